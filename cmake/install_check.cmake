@@ -1,0 +1,32 @@
+# Installs the build tree into a scratch prefix, then compiles examples/consumer/consumer.c with
+# the flags that `pkg-config --cflags --libs pnpkit` gives and runs it. Run by CTest.
+set(prefix ${BUILD_DIR}/install-check)
+file(REMOVE_RECURSE ${prefix})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix}
+                RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed: ${rc}")
+endif()
+file(GLOB_RECURSE pcfiles ${prefix}/*/pnpkit.pc)
+list(GET pcfiles 0 pcfile)
+get_filename_component(pcdir ${pcfile} DIRECTORY)
+set(ENV{PKG_CONFIG_PATH} ${pcdir})
+execute_process(COMMAND pkg-config --cflags --libs pnpkit OUTPUT_VARIABLE flags
+                RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "pkg-config --cflags --libs pnpkit failed")
+endif()
+separate_arguments(flags UNIX_COMMAND "${flags}")
+execute_process(COMMAND cc -std=gnu11 -Wall -Werror ${SRC_DIR}/examples/consumer/consumer.c ${flags}
+                -o ${prefix}/consumer RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "compiling against the installed pnpkit failed")
+endif()
+string(REGEX MATCH "-L[^ ;]+" libflag "${flags}")
+string(SUBSTRING "${libflag}" 2 -1 libdir)
+set(ENV{LD_LIBRARY_PATH} ${libdir})
+execute_process(COMMAND ${prefix}/consumer RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "consumer failed: ${rc} ${out}")
+endif()
+message(STATUS "${out}")

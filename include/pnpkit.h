@@ -1,0 +1,12 @@
+/* <pnpkit.h> — every public header of pnpkit. */
+#ifndef PNPKIT_H
+#define PNPKIT_H
+
+#include <pnpkit/ntdef.h>
+#include <pnpkit/ntstatus.h>
+#include <pnpkit/wdm.h>
+#include <pnpkit/wdf.h>
+#include <pnpkit/sim.h>
+#include <pnpkit/runtime.h>
+
+#endif /* PNPKIT_H */
