@@ -48,7 +48,7 @@ test: build
 bench: deps
 	cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DPNPKIT_BUILD_TESTS=OFF >/dev/null
 	cmake --build $(BENCH_DIR) -j $(JOBS)
-	@for b in $(BENCH_DIR)/bench/bench_*; do echo "== $$(basename $$b)"; $$b || exit 1; done
+	@for b in $(BENCH_DIR)/bench/bench_*; do [ -x "$$b" ] || continue; echo "== $$(basename $$b)"; $$b || exit 1; done
 
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)

@@ -292,7 +292,7 @@ void pk_object_abandon(pk_object *o)
         parent->child_count--;
         pk_lock_release(&parent->lock);
     }
-    o->creation_ref_held = false;
+    pk_store_release(&o->creation_ref_held, false);
     if (pk_handle_put(o))
         pk_object_finalize(o);
 }
@@ -315,7 +315,7 @@ static void run_dispose(pk_object *o)
 
     pk_lock_acquire(&o->lock);
     obj_transition(o, PK_OBJ_DISPOSED, PK_EV_CLEANUP_DONE);
-    o->creation_ref_held = false;
+    pk_store_release(&o->creation_ref_held, false);
     pk_lock_release(&o->lock);
 
     if (parent) {
@@ -474,11 +474,4 @@ void pk_object_dump(pk_object *o)
     }
 }
 
-bool pk_object_creation_ref_held(pk_object *o)
-{
-    bool held;
-    pk_lock_acquire(&o->lock);
-    held = o->creation_ref_held;
-    pk_lock_release(&o->lock);
-    return held;
-}
+bool pk_object_creation_ref_held(pk_object *o) { return pk_load_acquire(&o->creation_ref_held); }
