@@ -41,6 +41,8 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 
 run: build
 	./$(BUILD_DIR)/examples/pnpkit_demo
+	@echo
+	./$(BUILD_DIR)/examples/nmr_modules
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)

@@ -7,6 +7,7 @@
 #include <pnpkit/wdm.h>
 #include <pnpkit/wdf.h>
 #include <pnpkit/sim.h>
+#include <pnpkit/netioddk.h>
 #include <pnpkit/runtime.h>
 
 #endif /* PNPKIT_H */

@@ -152,12 +152,12 @@ PNPKIT_API KIRQL KeRaiseIrqlToDpcLevel(void);
  * Interlocked operations
  * ============================================================================================= */
 
-#define InterlockedIncrement(p) __atomic_add_fetch((p), 1, __ATOMIC_SEQ_CST)
-#define InterlockedDecrement(p) __atomic_sub_fetch((p), 1, __ATOMIC_SEQ_CST)
+#define InterlockedIncrement(p) __extension__({ __atomic_add_fetch((p), 1, __ATOMIC_SEQ_CST); })
+#define InterlockedDecrement(p) __extension__({ __atomic_sub_fetch((p), 1, __ATOMIC_SEQ_CST); })
 #define InterlockedAdd(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 #define InterlockedExchangeAdd(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
-#define InterlockedExchange(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
-#define InterlockedExchangePointer(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+#define InterlockedExchange(p, v) __extension__({ __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST); })
+#define InterlockedExchangePointer(p, v) __extension__({ __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST); })
 #define InterlockedOr(p, v) __atomic_fetch_or((p), (v), __ATOMIC_SEQ_CST)
 #define InterlockedAnd(p, v) __atomic_fetch_and((p), (v), __ATOMIC_SEQ_CST)
 #define InterlockedIncrement64 InterlockedIncrement
