@@ -3,9 +3,16 @@
  *
  * One FIFO of WORK_QUEUE_ITEMs, protected by pool.mutex (a pthread mutex, paired with the
  * condition variable workers sleep on). Workers start on first use. The pool grows by one
- * thread when work is queued and no worker is idle, up to PK_POOL_MAX threads, so that work
- * items that wait for each other cannot starve the pool; idle workers stay for the life of the
- * runtime. The item is unlinked before its routine runs, and the pool never touches it after
+ * thread when work is queued and no worker is idle or spinning, up to PK_POOL_MAX threads, so
+ * that work items that wait for each other cannot starve the pool; idle workers stay for the
+ * life of the runtime.
+ *
+ * A worker that runs out of work first spins for a short while, watching pool.queued without
+ * the lock, before it sleeps: a cross-CPU wakeup costs tens of microseconds, so a work item
+ * queued soon after the last one is picked up without one. A submitter that sees a spinning
+ * worker neither signals nor starts a thread; the spinner re-checks the queue under the mutex
+ * before it sleeps, and gives up spinning (spinning--, idle++) under the same mutex, so a
+ * submitter either sees it idle and signals it, or queued the item before that re-check. The item is unlinked before its routine runs, and the pool never touches it after
  * that: the routine may free or re-queue it.
  */
 #include "base/base_internal.h"
@@ -25,6 +32,8 @@ static struct {
     bool stopping;
     int threads;                 /* started and not exited */
     int idle;                    /* waiting on work_ready */
+    int spinning;                /* out of work, spinning before they sleep */
+    int32_t queued;              /* items in the queue; written under mutex, read by spinners */
     pthread_t ids[PK_POOL_MAX];
     int nids;
 } pool = { .mutex = PTHREAD_MUTEX_INITIALIZER, .work_ready = PTHREAD_COND_INITIALIZER,
@@ -39,6 +48,15 @@ static void *worker_main(void *arg)
     tls_is_pool_worker = true;
     pthread_mutex_lock(&pool.mutex);
     for (;;) {
+        if (IsListEmpty(&pool.queue) && !pool.stopping) {
+            ULONG spins = pk_load_relaxed(&pk_spin_before_wait) * 20;
+            pool.spinning++;
+            pthread_mutex_unlock(&pool.mutex);
+            for (ULONG i = 0; i < spins && pk_load_relaxed(&pool.queued) == 0; i++)
+                pk_cpu_relax();
+            pthread_mutex_lock(&pool.mutex);
+            pool.spinning--;
+        }
         while (IsListEmpty(&pool.queue) && !pool.stopping) {
             pool.idle++;
             pthread_cond_wait(&pool.work_ready, &pool.mutex);
@@ -47,6 +65,7 @@ static void *worker_main(void *arg)
         if (IsListEmpty(&pool.queue))
             break; /* stopping and drained */
         PWORK_QUEUE_ITEM item = CONTAINING_RECORD(RemoveHeadList(&pool.queue), WORK_QUEUE_ITEM, List);
+        pk_store_relaxed(&pool.queued, pool.queued - 1);
         pthread_mutex_unlock(&pool.mutex);
 
         item->List.Flink = NULL;
@@ -92,7 +111,10 @@ void pk_work_queue(PWORK_QUEUE_ITEM item)
         pool.initialised = true;
     }
     InsertTailList(&pool.queue, &item->List);
-    if (pool.idle > 0)
+    pk_store_relaxed(&pool.queued, pool.queued + 1);
+    if (pool.spinning > 0 && pk_load_relaxed(&pool.queued) <= pool.spinning)
+        ; /* a spinning worker takes it */
+    else if (pool.idle > 0)
         pthread_cond_signal(&pool.work_ready);
     else
         start_worker_locked();

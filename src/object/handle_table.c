@@ -118,6 +118,8 @@ void pk_handle_get(pk_object *o) { pk_fetch_add(&slot_at(o->slot)->refs, 1u); }
 
 bool pk_handle_put(pk_object *o) { return pk_ref_put(&slot_at(o->slot)->refs); }
 
+bool pk_handle_put_two(pk_object *o) { return pk_fetch_sub(&slot_at(o->slot)->refs, 2u) == 2u; }
+
 uint32_t pk_handle_refs(pk_object *o) { return pk_load_acquire(&slot_at(o->slot)->refs); }
 
 bool pk_handle_put_unless_last(pk_object *o)

@@ -65,14 +65,15 @@ VOID WdfObjectDereferenceActual(WDFOBJECT Handle, PVOID Tag, LONG Line, PCCH Fil
      * check can only make the check more lenient, never report a correct dereference. */
     uint32_t refs = pk_handle_refs(o);
     floor = 2u + (pk_object_creation_ref_held(o) ? 1u : 0u);
-    if (refs < floor) {
+    if (pk_unlikely(refs < floor)) {
         pk_verifier_report("WdfObjectDereference", "%s %p: more dereferences than references (%s:%d)",
                            o->type->name, Handle, File ? File : "?", Line);
-    } else {
-        PK_TRACE(PnpkitTraceVerbose, "object", "dereference %p tag %p at %s:%d", Handle, Tag, File ? File : "?", Line);
         pk_object_dereference(o);
+        return;
     }
-    pk_object_dereference(o);
+    PK_TRACE(PnpkitTraceVerbose, "object", "dereference %p tag %p at %s:%d", Handle, Tag, File ? File : "?", Line);
+    if (pk_handle_put_two(o)) /* the caller's reference and the lookup's */
+        pk_object_finalize(o);
 }
 
 PVOID WdfObjectGetTypedContextWorker(WDFOBJECT Handle, PCWDF_OBJECT_CONTEXT_TYPE_INFO TypeInfo)

@@ -157,6 +157,8 @@ pk_object *pk_handle_lookup(WDFOBJECT handle, pk_object_kind *kind_out);
  * last reference. */
 void pk_handle_get(pk_object *o);
 bool pk_handle_put(pk_object *o);
+/* Releases two references at once (a lookup's and the caller's). */
+bool pk_handle_put_two(pk_object *o);
 uint32_t pk_handle_refs(pk_object *o);
 /* Decrements unless that would release the last reference; returns false then. */
 bool pk_handle_put_unless_last(pk_object *o);
