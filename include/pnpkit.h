@@ -7,6 +7,9 @@
 #include <pnpkit/wdm.h>
 #include <pnpkit/wdf.h>
 #include <pnpkit/sim.h>
+#include <pnpkit/winerror.h>
+#include <pnpkit/cfgmgr32.h>
+#include <pnpkit/swdevice.h>
 #include <pnpkit/netioddk.h>
 #include <pnpkit/runtime.h>
 

@@ -236,8 +236,8 @@ typedef LONG KPRIORITY;
 typedef struct _DISPATCHER_HEADER {
     UCHAR Type;                /* PNPKIT_OBJECT_TYPE_* */
     UCHAR Reserved[3];
-    volatile LONG SignalState; /* futex word */
-    volatile LONG Waiters;
+    volatile LONG SignalState; /* futex word: bit 0 signaled, plus 2 per sleeping waiter */
+    volatile LONG Waiters;     /* reserved */
 } DISPATCHER_HEADER;
 
 typedef struct _KEVENT {
@@ -410,5 +410,7 @@ PNPKIT_API VOID ExFreePool(PVOID P);
 PNPKIT_END_DECLS
 
 #include <pnpkit/runtime.h>
+#include <pnpkit/wdmio.h>
+#include <pnpkit/wdmpnp.h>
 
 #endif /* PNPKIT_WDM_H */

@@ -148,6 +148,17 @@ void *pk_realloc(void *p, size_t size);
 void pk_free(void *p);
 char16_t *pk_wcsdup(PCWSTR s);
 
+/* ---- Runtime shutdown hooks ----
+ * A facility of a later layer that runs threads of its own (the PnP worker, ...) registers a
+ * hook once, when it starts; PnpkitShutdown runs the hooks, newest first, before it stops the
+ * timer thread and the thread pool. A hook may be registered again after it ran. */
+typedef struct pk_shutdown_hook {
+    void (*fn)(void);
+    struct pk_shutdown_hook *next;
+    bool registered;
+} pk_shutdown_hook;
+void pk_runtime_add_shutdown_hook(pk_shutdown_hook *hook);
+
 /* ---- Thread pool ----
  * pk_work_queue: the internal form of ExQueueWorkItem (no IRQL check). The pool grows when
  * every worker is busy, so work items that block on each other do not starve. */

@@ -1,11 +1,11 @@
 /*
  * event.c — KEVENT, KeWaitForSingleObject, delays and clocks.
  *
- * An event's SignalState is its futex word (0 or 1) and Waiters counts threads that may sleep on
- * it. Set: exchange the state to 1, then wake if anyone may sleep. Wait: take the state (a
- * synchronization event resets it by compare-and-swap), spin a little, then announce itself in
- * Waiters and sleep on the futex. Both sides use sequentially consistent operations, so either
- * the setter sees the waiter or the waiter sees the state: no lost wakeup, no polling.
+ * An event's SignalState is its futex word: the signaled bit and a count of the waiters that
+ * may sleep (see below). A waiter spins a little, then registers in the word and sleeps on the
+ * futex; a setter sets the bit with one atomic operation that also tells it whether anyone
+ * sleeps. Registration and setting change the same word, so no wakeup is lost and nothing
+ * polls.
  */
 #include "base/base_internal.h"
 
@@ -48,74 +48,107 @@ uint64_t pk_deadline_from_timeout(LONGLONG timeout)
     return now + (uint64_t)(timeout - system.QuadPart) * 100;
 }
 
+/*
+ * The event word (Header.SignalState) is bit 0 = signaled, and 2 for every waiter that may
+ * sleep on it. A setter touches the event with one atomic read-modify-write and then, if that
+ * showed sleepers, makes the futex wake system call: it never reads the event after it became
+ * signaled, so a waiter may free the event (a completion event on its stack) the moment it sees
+ * the signal. A stray wake on a reused address is harmless: every wait loops.
+ */
+#define EV_SIGNALED 1
+#define EV_WAITER 2
+
 VOID KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
 {
     Event->Header.Type = Type == SynchronizationEvent ? PK_DISPATCHER_EVENT_SYNCHRONIZATION
                                                       : PK_DISPATCHER_EVENT_NOTIFICATION;
     Event->Header.Reserved[0] = Event->Header.Reserved[1] = Event->Header.Reserved[2] = 0;
-    Event->Header.SignalState = State ? 1 : 0;
+    __atomic_store_n(&Event->Header.SignalState, State ? EV_SIGNALED : 0, __ATOMIC_RELEASE);
     Event->Header.Waiters = 0;
 }
 
 LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
 {
     LONG old;
+    int wake;
 
     if (!pk_irql_ok("KeSetEvent", DISPATCH_LEVEL))
         return 0;
-    old = __atomic_exchange_n(&Event->Header.SignalState, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&Event->Header.Waiters, __ATOMIC_SEQ_CST) > 0)
-        pk_futex_wake(&Event->Header.SignalState,
-                      Event->Header.Type == PK_DISPATCHER_EVENT_SYNCHRONIZATION ? 1 : INT32_MAX);
-    return old;
+    wake = Event->Header.Type == PK_DISPATCHER_EVENT_SYNCHRONIZATION ? 1 : INT32_MAX;
+    old = __atomic_fetch_or(&Event->Header.SignalState, EV_SIGNALED, __ATOMIC_SEQ_CST);
+    /* From here on the event may already be gone: only the system call uses its address. */
+    if (!(old & EV_SIGNALED) && old >= EV_WAITER)
+        pk_futex_wake(&Event->Header.SignalState, wake);
+    return old & EV_SIGNALED;
 }
 
 LONG KeResetEvent(PRKEVENT Event)
 {
     if (!pk_irql_ok("KeResetEvent", DISPATCH_LEVEL))
         return 0;
-    return __atomic_exchange_n(&Event->Header.SignalState, 0, __ATOMIC_SEQ_CST);
+    return __atomic_fetch_and(&Event->Header.SignalState, ~EV_SIGNALED, __ATOMIC_SEQ_CST) & EV_SIGNALED;
 }
 
-VOID KeClearEvent(PRKEVENT Event) { __atomic_store_n(&Event->Header.SignalState, 0, __ATOMIC_SEQ_CST); }
+VOID KeClearEvent(PRKEVENT Event) { __atomic_fetch_and(&Event->Header.SignalState, ~EV_SIGNALED, __ATOMIC_SEQ_CST); }
 
-LONG KeReadStateEvent(PRKEVENT Event) { return __atomic_load_n(&Event->Header.SignalState, __ATOMIC_SEQ_CST); }
+LONG KeReadStateEvent(PRKEVENT Event) { return __atomic_load_n(&Event->Header.SignalState, __ATOMIC_SEQ_CST) & EV_SIGNALED; }
 
-/* Consumes the signal if the event is signaled. */
-static inline bool event_try(PRKEVENT e)
+static inline bool is_sync(PRKEVENT e) { return e->Header.Type == PK_DISPATCHER_EVENT_SYNCHRONIZATION; }
+
+/* Takes the signal if the event is signaled (a synchronization event resets), and removes
+ * `leave` from the waiter count in the same step. */
+static inline bool event_take(PRKEVENT e, LONG leave)
 {
-    if (e->Header.Type == PK_DISPATCHER_EVENT_SYNCHRONIZATION) {
-        LONG one = 1;
-        return __atomic_compare_exchange_n(&e->Header.SignalState, &one, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    LONG w = __atomic_load_n(&e->Header.SignalState, __ATOMIC_SEQ_CST);
+    while (w & EV_SIGNALED) {
+        LONG next = (is_sync(e) ? (w & ~EV_SIGNALED) : w) - leave;
+        if (__atomic_compare_exchange_n(&e->Header.SignalState, &w, next, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return true;
     }
-    return __atomic_load_n(&e->Header.SignalState, __ATOMIC_SEQ_CST) != 0;
+    return false;
 }
 
 /* Waits for e until deadline_ns (UINT64_MAX: forever). */
 static NTSTATUS event_wait(PRKEVENT e, uint64_t deadline_ns)
 {
     ULONG spins = pk_load_relaxed(&pk_spin_before_wait);
-    NTSTATUS status = STATUS_SUCCESS;
+    LONG w;
 
-    if (event_try(e))
+    if (event_take(e, 0))
         return STATUS_SUCCESS;
     for (ULONG i = 0; i < spins; i++) {
         pk_cpu_relax();
-        if (__atomic_load_n(&e->Header.SignalState, __ATOMIC_RELAXED) && event_try(e))
+        if ((__atomic_load_n(&e->Header.SignalState, __ATOMIC_RELAXED) & EV_SIGNALED) && event_take(e, 0))
             return STATUS_SUCCESS;
     }
-    __atomic_add_fetch(&e->Header.Waiters, 1, __ATOMIC_SEQ_CST);
-    while (!event_try(e)) {
-        if (deadline_ns == UINT64_MAX) {
-            pk_futex_wait(&e->Header.SignalState, 0);
-        } else if (!pk_futex_wait_until(&e->Header.SignalState, 0, deadline_ns) || pk_now_ns() >= deadline_ns) {
-            if (!event_try(e))
-                status = STATUS_TIMEOUT;
+    /* Register as a waiter, unless the signal came meanwhile. */
+    w = __atomic_load_n(&e->Header.SignalState, __ATOMIC_SEQ_CST);
+    for (;;) {
+        if (w & EV_SIGNALED) {
+            if (event_take(e, 0))
+                return STATUS_SUCCESS;
+            w = __atomic_load_n(&e->Header.SignalState, __ATOMIC_SEQ_CST);
+            continue;
+        }
+        if (__atomic_compare_exchange_n(&e->Header.SignalState, &w, w + EV_WAITER, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
             break;
+    }
+    for (;;) {
+        w = __atomic_load_n(&e->Header.SignalState, __ATOMIC_SEQ_CST);
+        if ((w & EV_SIGNALED) && event_take(e, EV_WAITER))
+            return STATUS_SUCCESS;
+        if (w & EV_SIGNALED)
+            continue; /* another waiter took it between our load and our take */
+        if (deadline_ns == UINT64_MAX) {
+            pk_futex_wait(&e->Header.SignalState, w);
+        } else if (!pk_futex_wait_until(&e->Header.SignalState, w, deadline_ns) || pk_now_ns() >= deadline_ns) {
+            if (event_take(e, EV_WAITER))
+                return STATUS_SUCCESS;
+            __atomic_sub_fetch(&e->Header.SignalState, EV_WAITER, __ATOMIC_SEQ_CST);
+            return STATUS_TIMEOUT;
         }
     }
-    __atomic_sub_fetch(&e->Header.Waiters, 1, __ATOMIC_SEQ_CST);
-    return status;
 }
 
 NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
@@ -132,7 +165,7 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
         return STATUS_INVALID_PARAMETER;
     }
     if (Timeout && Timeout->QuadPart == 0)
-        return event_try(e) ? STATUS_SUCCESS : STATUS_TIMEOUT;
+        return event_take(e, 0) ? STATUS_SUCCESS : STATUS_TIMEOUT;
     if (pk_unlikely(pk_tls_irql > APC_LEVEL)) {
         pk_verifier_stop("KeWaitForSingleObject", "a wait at DISPATCH_LEVEL (only a zero timeout is allowed there)");
         return STATUS_INVALID_DEVICE_REQUEST;
