@@ -518,7 +518,8 @@ NTSTATUS IoRegisterPlugPlayNotification(IO_NOTIFICATION_EVENT_CATEGORY EventCate
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     k->magic = ENTRY_MAGIC;
-    k->refs = 1;
+    k->refs = 2; /* the registration's, and ours until this call returns: a callback may
+                  * unregister it while we still queue its replay */
     k->category = EventCategory;
     k->node = node;
     k->file_object = EventCategory == EventCategoryTargetDeviceChange ? EventCategoryData : NULL;
@@ -556,6 +557,7 @@ NTSTATUS IoRegisterPlugPlayNotification(IO_NOTIFICATION_EVENT_CATEGORY EventCate
     if (EventCategoryFlags & PNPNOTIFY_DEVICE_INTERFACE_INCLUDE_EXISTING_INTERFACES)
         pnp_interfaces_for_each_enabled_locked(&k->class_guid, replay_one, k);
     pk_lock_release(&pnp.iface_lock);
+    kreg_release(k);
     return STATUS_SUCCESS;
 }
 
