@@ -912,8 +912,9 @@ PNPKIT_API LONG_PTR ObfDereferenceObject(PVOID Object);
 PNPKIT_API PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota);
 
 /* Initializes caller-owned memory of PacketSize bytes (at least IoSizeOfIrp(StackSize)) as an
- * IRP. A PacketSize too small is a verifier stop and does nothing; an IRP from IoAllocateIrp
- * is a verifier stop and is reused as by IoReuseIrp. Any IRQL. */
+ * IRP; the memory may be uninitialized. A PacketSize too small is a verifier stop and does
+ * nothing. For an IRP from IoAllocateIrp use IoReuseIrp: IoInitializeIrp makes it the caller's
+ * memory, and IoFreeIrp then refuses it. Any IRQL. */
 PNPKIT_API VOID IoInitializeIrp(PIRP Irp, USHORT PacketSize, CCHAR StackSize);
 
 /* Re-initializes an IRP that is not in flight (never sent, completed, or returned to its owner
@@ -1080,6 +1081,43 @@ PNPKIT_API PDRIVER_CANCEL IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL CancelRout
  * completion routine, for example, decides with the caller who frees it). IRQL <=
  * DISPATCH_LEVEL. */
 PNPKIT_API BOOLEAN IoCancelIrp(PIRP Irp);
+
+/* =============================================================================================
+ * I/O work items (run at PASSIVE_LEVEL on pnpkit's thread pool)
+ * ============================================================================================= */
+
+typedef struct _IO_WORKITEM IO_WORKITEM, *PIO_WORKITEM;
+typedef VOID IO_WORKITEM_ROUTINE(PDEVICE_OBJECT DeviceObject, PVOID Context);
+typedef IO_WORKITEM_ROUTINE *PIO_WORKITEM_ROUTINE;
+typedef VOID IO_WORKITEM_ROUTINE_EX(PVOID IoObject, PVOID Context, PIO_WORKITEM IoWorkItem);
+typedef IO_WORKITEM_ROUTINE_EX *PIO_WORKITEM_ROUTINE_EX;
+
+/* Allocates a work item for DeviceObject. NULL for an object that is not a live device object, or on allocation
+ * failure. Free with IoFreeWorkItem, which may be called from the item's own routine.
+ * IRQL <= DISPATCH_LEVEL. */
+PNPKIT_API PIO_WORKITEM IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject);
+/* Frees a work item from IoAllocateWorkItem. Freeing one that is queued and has not started is
+ * a verifier stop and does nothing. NULL is ignored. IRQL <= DISPATCH_LEVEL. */
+PNPKIT_API VOID IoFreeWorkItem(PIO_WORKITEM IoWorkItem);
+
+/* Queues the item: WorkerRoutine(DeviceObject, Context) later runs once at PASSIVE_LEVEL on a
+ * pool thread. The item's object stays referenced from the call until the routine has
+ * returned, so its driver cannot go meanwhile. Queueing an item again before its routine has
+ * started is a verifier stop and does nothing. QueueType is accepted and ignored. IRQL <=
+ * DISPATCH_LEVEL. */
+PNPKIT_API VOID IoQueueWorkItem(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE WorkerRoutine,
+                                WORK_QUEUE_TYPE QueueType, PVOID Context);
+/* Same, with WorkerRoutine(IoObject, Context, IoWorkItem). */
+PNPKIT_API VOID IoQueueWorkItemEx(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE_EX WorkerRoutine,
+                                  WORK_QUEUE_TYPE QueueType, PVOID Context);
+
+/* For a work item in the caller's memory: IoSizeofWorkItem bytes, pointer-aligned, prepared with
+ * IoInitializeWorkItem(IoObject, ...) (a live driver or device object; a verifier stop and
+ * nothing done otherwise) and retired with IoUninitializeWorkItem once its routine has
+ * started. Any IRQL <= DISPATCH_LEVEL. */
+PNPKIT_API ULONG IoSizeofWorkItem(void);
+PNPKIT_API VOID IoInitializeWorkItem(PVOID IoObject, PIO_WORKITEM IoWorkItem);
+PNPKIT_API VOID IoUninitializeWorkItem(PIO_WORKITEM IoWorkItem);
 
 /* =============================================================================================
  * Remove locks

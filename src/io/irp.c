@@ -187,12 +187,8 @@ VOID IoInitializeIrp(PIRP Irp, USHORT PacketSize, CCHAR StackSize)
                          PacketSize, StackSize, StackSize >= 1 ? IoSizeOfIrp(StackSize) : 0);
         return;
     }
-    if (Irp->Type == IO_TYPE_IRP && Irp->PnpkitPrivate.Magic == IO_IRP_MAGIC &&
-        (Irp->AllocationFlags & (IO_IRP_ALLOC_POOL | IO_IRP_ALLOC_THREADED))) {
-        pk_verifier_stop("IoInitializeIrp", "IRP %p comes from IoAllocateIrp: use IoReuseIrp", (void *)Irp);
-        IoReuseIrp(Irp, STATUS_SUCCESS);
-        return;
-    }
+    /* The memory may be uninitialized: nothing in it is read. (An IRP from IoAllocateIrp that a
+     * driver re-initializes here loses its allocation flags; IoFreeIrp then says so.) */
     irp_init(Irp, PacketSize, StackSize, 0);
 }
 
@@ -243,7 +239,8 @@ VOID IoFreeIrp(PIRP Irp)
         return;
     }
     if (!(Irp->AllocationFlags & IO_IRP_ALLOC_POOL)) {
-        pk_verifier_stop("IoFreeIrp", "IRP %p was not allocated by IoAllocateIrp", (void *)Irp);
+        pk_verifier_stop("IoFreeIrp", "IRP %p was not allocated by IoAllocateIrp (or IoInitializeIrp re-initialized "
+                         "it: IoReuseIrp is for IRPs from IoAllocateIrp)", (void *)Irp);
         return;
     }
     io_irp_release(Irp);

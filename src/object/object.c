@@ -353,6 +353,25 @@ static void continue_delete(pk_object *o)
     run_dispose(o);
 }
 
+void pk_object_commit(pk_object *o)
+{
+    pk_object *parent = o->parent;
+    bool parent_deleting = false;
+
+    if (parent) {
+        /* Under the parent's lock: a delete of the parent either saw us committed (and deletes
+         * us), or runs its child loop before this and left us for us to delete here. */
+        pk_lock_acquire(&parent->lock);
+        pk_store_release(&o->committed, true);
+        parent_deleting = parent->state != PK_OBJ_CREATED;
+        pk_lock_release(&parent->lock);
+    } else {
+        pk_store_release(&o->committed, true);
+    }
+    if (parent_deleting)
+        pk_object_delete(o);
+}
+
 void pk_object_delete(pk_object *o)
 {
     pk_lock_acquire(&o->lock);
@@ -371,7 +390,7 @@ void pk_object_delete(pk_object *o)
         pk_lock_acquire(&o->lock);
         for (PLIST_ENTRY e = o->children.Blink; e != &o->children; e = e->Blink) {
             pk_object *c = CONTAINING_RECORD(e, pk_object, sibling);
-            if (pk_load_acquire(&c->state) == PK_OBJ_CREATED) {
+            if (pk_load_acquire(&c->state) == PK_OBJ_CREATED && pk_load_acquire(&c->committed)) {
                 child = c;
                 pk_object_reference(child);
                 break;

@@ -16,8 +16,10 @@ NTSTATUS WdfObjectCreate(PWDF_OBJECT_ATTRIBUTES Attributes, WDFOBJECT *Object)
     if (!Object)
         return STATUS_INVALID_PARAMETER;
     status = pk_object_create(&generic_type, Attributes, NULL, sizeof(pk_object), "WdfObjectCreate", (void **)&o);
-    if (NT_SUCCESS(status))
+    if (NT_SUCCESS(status)) {
         *Object = pk_object_handle(o);
+        pk_object_commit(o);
+    }
     return status;
 }
 

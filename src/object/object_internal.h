@@ -38,6 +38,7 @@ typedef enum pk_object_kind {
     PK_KIND_STRING,
     PK_KIND_DMFMODULE,
     PK_KIND_UMDF1,
+    PK_KIND_LOOKASIDE,
     PK_KIND_MAX
 } pk_object_kind;
 
@@ -85,6 +86,7 @@ struct pk_object {
     uint8_t execution_level;   /* WDF_EXECUTION_LEVEL, resolved (Passive or Dispatch) */
     uint8_t synchronization_scope;
     bool creation_ref_held;    /* the reference dropped by delete; lock */
+    bool committed;            /* set up by its creator (pk_object_commit); read atomically */
     pk_object *parent;         /* holds a reference on the parent until destroy */
     LIST_ENTRY children;       /* of pk_object.sibling; lock */
     LIST_ENTRY sibling;        /* in parent->children; parent's lock */
@@ -106,6 +108,13 @@ struct pk_object {
  * Returns the statuses documented at WdfObjectCreate. `api` names the caller in reports. */
 NTSTATUS pk_object_create(const pk_object_type *type, const WDF_OBJECT_ATTRIBUTES *attributes,
                           pk_object *default_parent, size_t impl_size, const char *api, void **out);
+
+/* Ends the creation: until this call, the deletion of the object's parent waits for it and
+ * does not dispose it, so the creator can finish setting it up. If the parent began deleting
+ * meanwhile, the object is deleted here; the caller must not touch it afterwards unless it
+ * holds a reference of its own. Every successful pk_object_create is followed by exactly one
+ * pk_object_commit or pk_object_abandon. */
+void pk_object_commit(pk_object *object);
 
 /* Abandons an object whose creation failed after pk_object_create succeeded: no cleanup
  * callback runs, its destroy callbacks do. */

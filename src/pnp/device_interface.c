@@ -8,8 +8,8 @@
  * functions on any device, and the events of one instance reach the worker in order.
  *
  * Link: \??\ + instance id with \ replaced by # + #{guid in lower case} [+ \ref]. The link
- * index is keyed by the case-folded "device part" (the link without its prefix and without the
- * reference string); instances of one device and class share a device part.
+ * index is keyed by the case-folded link without its prefix (the "body"); an open looks up the
+ * body with the first path component as reference string, then the body without one.
  * Instances are owned by their node: they live until the node is deleted
  * (pnp_interfaces_node_removed with forget).
  */
@@ -64,7 +64,6 @@ static bool fold_equal(PCWSTR a, PCWSTR b, size_t len)
 
 static PCWSTR link_body(const pnp_interface *i) { return i->link.Buffer + PREFIX_CHARS; }
 static size_t link_body_len(const pnp_interface *i) { return i->link.Length / sizeof(WCHAR) - PREFIX_CHARS; }
-static size_t link_device_part_len(const pnp_interface *i) { return device_part_len(link_body(i), link_body_len(i)); }
 
 /* ---- Indexes (iface_lock) ---- */
 
@@ -135,10 +134,9 @@ static void link_remove_locked(pnp_interface *i)
 /* Finds the instance with exactly this link body (without prefix), case-insensitively. */
 static pnp_interface *find_exact_locked(PCWSTR body, size_t len)
 {
-    size_t dev = device_part_len(body, len);
     if (!reg.link_cap)
         return NULL;
-    for (pnp_interface *i = reg.links[fold_hash(body, dev) & (reg.link_cap - 1)]; i; i = i->hash_next)
+    for (pnp_interface *i = reg.links[fold_hash(body, len) & (reg.link_cap - 1)]; i; i = i->hash_next)
         if (link_body_len(i) == len && fold_equal(link_body(i), body, len))
             return i;
     return NULL;
@@ -238,7 +236,7 @@ NTSTATUS IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject, const GU
     }
     iface->link = link;
     iface->class_guid = *InterfaceClassGuid;
-    iface->link_hash = fold_hash(link_body(iface), link_device_part_len(iface));
+    iface->link_hash = fold_hash(link_body(iface), link_body_len(iface));
 
     pk_lock_acquire(&pnp.iface_lock);
     existing = find_exact_locked(link_body(iface), link_body_len(iface));
@@ -416,17 +414,14 @@ NTSTATUS pnp_interface_resolve(PCUNICODE_STRING name, pnp_devnode **node, UNICOD
             first_len++;
 
     pk_lock_acquire(&pnp.iface_lock);
-    if (reg.link_cap) {
-        for (pnp_interface *i = reg.links[fold_hash(body, dev) & (reg.link_cap - 1)]; i; i = i->hash_next) {
-            if (!i->enabled || link_device_part_len(i) != dev || !fold_equal(link_body(i), body, dev))
-                continue;
-            if (!i->ref_string)
-                plain = i;
-            else if (first_len && PnpkitWcsLen(i->ref_string) == first_len &&
-                     fold_equal(i->ref_string, rest + 1, first_len))
-                with_ref = i;
-        }
+    if (first_len) {
+        with_ref = find_exact_locked(body, dev + 1 + first_len);
+        if (with_ref && !with_ref->enabled)
+            with_ref = NULL;
     }
+    plain = find_exact_locked(body, dev);
+    if (plain && (!plain->enabled || plain->ref_string))
+        plain = NULL;
     hit = with_ref ? with_ref : plain;
     if (hit)
         pnp_node_reference(hit->node);

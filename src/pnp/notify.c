@@ -607,8 +607,7 @@ static const GUID *kernel_event_guid(pnp_target_event ev)
     switch (ev) {
     case PNP_TARGET_QUERY_REMOVE: return &GUID_TARGET_DEVICE_QUERY_REMOVE;
     case PNP_TARGET_REMOVE_CANCELLED: return &GUID_TARGET_DEVICE_REMOVE_CANCELLED;
-    case PNP_TARGET_REMOVE_COMPLETE: return &GUID_TARGET_DEVICE_REMOVE_COMPLETE;
-    default: return NULL;
+    default: return &GUID_TARGET_DEVICE_REMOVE_COMPLETE;
     }
 }
 

@@ -479,6 +479,9 @@ static void driver_initialized_irp_is_sent_and_completed(void **state)
     assert_int_equal(trail.who[1], 9);
     assert_ptr_equal(trail.device[1], s.dev[0]); /* the driver's own location's device */
     assert_int_equal(PnpkitLiveObjectCount(), 2); /* the driver and the device: the IRP is the test's memory */
+    pk_test_capture_verifier();
+    IoFreeIrp(irp);
+    assert_true(pk_test_verifier_saw("not allocated by IoAllocateIrp"));
     stack_destroy(&s);
 }
 

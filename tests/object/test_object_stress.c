@@ -35,8 +35,11 @@ static WDFOBJECT stress_make(WDFOBJECT parent, uint64_t id)
     a.ParentObject = parent;
     if (!NT_SUCCESS(WdfObjectCreate(&a, &o)))
         return NULL;
-    GetStressContext(o)->id = id;
     InterlockedIncrement(&total_created);
+    /* A concurrent delete of the parent may already have deleted o: the context is NULL then. */
+    STRESS_CONTEXT *c = GetStressContext(o);
+    if (c)
+        c->id = id;
     return o;
 }
 
@@ -212,8 +215,41 @@ static void parent_delete_races_with_child_deletes_stress(void **state)
     assert_int_equal(total_destroys, total_created);
 }
 
+/* ---- Children created while their parent is deleted ---- */
+
+static WDFOBJECT volatile creating_parent;
+
+static void *child_creator(void *arg)
+{
+    while (!ReadAcquire(&go))
+        ;
+    for (int i = 0; i < 20; i++) {
+        WDFOBJECT c = stress_make(ReadAcquire(&creating_parent), 0);
+        (void)c; /* success or STATUS_DELETE_PENDING; either way nothing leaks */
+    }
+    return NULL;
+}
+
+static void children_created_while_the_parent_is_deleted_stress(void **state)
+{
+    pk_test_capture_verifier();
+    for (int round = 0; round < 300; round++) {
+        pk_test_threads t;
+        WDFOBJECT parent = stress_make(NULL, 0);
+        WriteRelease(&creating_parent, parent);
+        go = 0;
+        pk_test_threads_start(&t, 2, child_creator, NULL);
+        WriteRelease(&go, 1);
+        WdfObjectDelete(parent);
+        pk_test_threads_join(&t);
+    }
+    assert_int_equal(total_cleanups, total_created);
+    assert_int_equal(total_destroys, total_created);
+}
+
 PK_TEST_MAIN(
     PK_TEST(references_race_with_delete_stress),
     PK_TEST(stale_handle_lookups_race_with_slot_reuse_stress),
     PK_TEST(parent_delete_races_with_child_deletes_stress),
+    PK_TEST(children_created_while_the_parent_is_deleted_stress),
 )
