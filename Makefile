@@ -42,6 +42,8 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 run: build
 	./$(BUILD_DIR)/examples/pnpkit_demo
 	@echo
+	./$(BUILD_DIR)/examples/pnp_demo
+	@echo
 	./$(BUILD_DIR)/examples/nmr_modules
 
 test: build

@@ -294,6 +294,7 @@ static void a_callback_may_unregister_itself_without_deadlock(void **state)
 typedef struct {
     volatile LONG arrivals;
     WCHAR link[300];
+    KEVENT arrived;
 } cm_probe;
 
 static DWORD on_cm(HCMNOTIFICATION h, PVOID ctx, CM_NOTIFY_ACTION action, PCM_NOTIFY_EVENT_DATA data, DWORD size)
@@ -303,6 +304,7 @@ static DWORD on_cm(HCMNOTIFICATION h, PVOID ctx, CM_NOTIFY_ACTION action, PCM_NO
         memcpy(p->link, data->u.DeviceInterface.SymbolicLink,
                (PnpkitWcsLen(data->u.DeviceInterface.SymbolicLink) + 1) * sizeof(WCHAR));
         InterlockedIncrement(&p->arrivals);
+        KeSetEvent(&p->arrived, IO_NO_INCREMENT, FALSE);
     }
     return ERROR_SUCCESS;
 }
@@ -314,6 +316,7 @@ static void user_registrations_get_user_form_links_and_no_replay(void **state)
     cm_probe p = { 0 };
     UNICODE_STRING user;
 
+    KeInitializeEvent(&p.arrived, NotificationEvent, FALSE);
     pk_testdrv_register();
     HSWDEVICE h = pk_testdrv_create_device(u"d", NULL);
     f.u.DeviceInterface.ClassGuid = PK_TEST_GUID;
@@ -322,7 +325,7 @@ static void user_registrations_get_user_form_links_and_no_replay(void **state)
     PnpkitShutdown(); /* drains the pool: any replayed callback would have run */
     assert_int_equal(p.arrivals, 0);
     HSWDEVICE h2 = pk_testdrv_create_device(u"e", NULL);
-    PnpkitSimWaitIdle();
+    pk_test_wait_event(&p.arrived); /* user notifications are posted, not waited for */
     assert_int_equal(CM_Unregister_Notification(reg), CR_SUCCESS);
     assert_int_equal(p.arrivals, 1);
     RtlInitUnicodeString(&user, p.link);
