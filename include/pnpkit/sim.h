@@ -21,7 +21,8 @@ PNPKIT_BEGIN_DECLS
  * PnpkitDriverRegisterFilter: the same for a filter driver, placed above (UpperFilter) or below
  * the function driver of every device it matches (what UpperFilters/LowerFilters do).
  * PnpkitDriverUnregister: removes the package and unloads its driver (DriverUnload).
- * STATUS_OBJECT_NAME_NOT_FOUND; STATUS_INVALID_DEVICE_STATE while it still has devices. */
+ * STATUS_OBJECT_NAME_NOT_FOUND; STATUS_INVALID_DEVICE_STATE while it still has devices, or while
+ * a PnP notification registration of the driver (which references its DRIVER_OBJECT) exists. */
 PNPKIT_API NTSTATUS PnpkitDriverRegister(PCWSTR ServiceName, PDRIVER_INITIALIZE DriverEntry, PCZZWSTR HardwareIds);
 PNPKIT_API NTSTATUS PnpkitDriverRegisterFilter(PCWSTR ServiceName, PDRIVER_INITIALIZE DriverEntry,
                                                PCZZWSTR HardwareIds, BOOLEAN UpperFilter);

@@ -206,6 +206,18 @@ NTSTATUS PnpkitIoOpenDevice(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PA
         (Parameters->RelatedFileObject && !io_object_is(Parameters->RelatedFileObject, IO_KIND_FILE)))
         return STATUS_INVALID_PARAMETER;
 
+    {
+        /* The PnP manager marks the bottom of a stack whose start has not completed, or that is
+         * being removed: a create cannot reach it then (pnp.md 1.1, "Opening a device"). */
+        PDEVICE_OBJECT base = IoGetDeviceAttachmentBaseRef(DeviceObject);
+        ULONG flags = base ? ReadAcquire(&base->DeviceObjectExtension->ExtensionFlags) : 0;
+        if (base)
+            ObDereferenceObject(base);
+        if (flags & DOE_START_PENDING)
+            return STATUS_NO_SUCH_DEVICE;
+        if (flags & DOE_REMOVE_PENDING)
+            return STATUS_DELETE_PENDING;
+    }
     top = IoGetAttachedDeviceReference(DeviceObject);
     status = file_alloc(DeviceObject, Parameters->FileName, top->StackSize, &f);
     if (!NT_SUCCESS(status))

@@ -58,6 +58,8 @@ void io_object_init(io_object_header *h, io_object_kind kind);
 void io_object_reference(void *object);
 /* Drops one reference; destroys the object when it was the last. */
 void io_object_dereference(void *object);
+/* The current reference count (for the PnP manager's unload check; a snapshot). */
+uint32_t io_object_references(void *object);
 
 /* ---- Driver objects (driver.c) ---- */
 

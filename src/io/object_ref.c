@@ -108,3 +108,5 @@ LONG_PTR ObfDereferenceObject(PVOID Object)
     }
     return dereference(io_header_of(Object), "ObfDereferenceObject");
 }
+
+uint32_t io_object_references(void *object) { return pk_load_acquire(&io_header_of(object)->refs); }

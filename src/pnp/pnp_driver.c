@@ -10,6 +10,7 @@
  */
 #include "pnp/pnp_internal.h"
 #include "pnp/swenum.h"
+#include "io/io_internal.h"
 
 #include <string.h>
 
@@ -132,9 +133,11 @@ NTSTATUS PnpkitDriverUnregister(PCWSTR ServiceName)
         return STATUS_OBJECT_NAME_NOT_FOUND;
     }
     obj = d->driver_object;
-    if (obj && obj->DeviceObject) {
+    /* Devices still use it, or registrations hold it (P42): it cannot be unloaded yet. The
+     * creation reference is the only one a driver without devices may have. */
+    if (obj && (obj->DeviceObject || io_object_references(obj) > 1)) {
         pk_lock_release(&drivers.lock);
-        return STATUS_INVALID_DEVICE_STATE; /* devices still use it */
+        return STATUS_INVALID_DEVICE_STATE;
     }
     RemoveEntryList(&d->link);
     pk_lock_release(&drivers.lock);
@@ -351,6 +354,7 @@ NTSTATUS pnp_create_pdo(pnp_devnode *n)
     pdo->Flags |= DO_BUS_ENUMERATED_DEVICE;
     pdo->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
     pdo->DeviceObjectExtension->DeviceNode = n;
+    pnp_node_mark_pdo(n, DOE_START_PENDING, 0);
     pnp_node_set_pdo(n, pdo);
     return STATUS_SUCCESS;
 }

@@ -154,6 +154,10 @@ void pnp_surprise_remove_subtree(pnp_devnode *n);
 /* Sends a PnP IRP down the node's stack and waits for it. */
 NTSTATUS pnp_send_irp(pnp_devnode *n, UCHAR minor, void (*prepare)(PIO_STACK_LOCATION, void *), void *ctx,
                       ULONG_PTR *information);
+/* Sets and clears DOE_* flags on the node's PDO, which the io layer's create path reads:
+ * DOE_START_PENDING until the start completed (creates fail with STATUS_NO_SUCH_DEVICE),
+ * DOE_REMOVE_PENDING while it is query-removed or being removed (STATUS_DELETE_PENDING). */
+void pnp_node_mark_pdo(pnp_devnode *n, ULONG set, ULONG clear);
 /* sim: whether a PnpkitSimFailNextStart is pending for this node's instance id (consumed). */
 bool pnp_sim_take_fail_start(pnp_devnode *n);
 NTSTATUS pnp_request_surprise_removal(pnp_devnode *n);

@@ -67,6 +67,17 @@ static swenum_pdo_extension *pdo_ext(pnp_devnode *n)
     return n->pdo && n->pdo->DriverObject == pnp_swenum_driver() ? n->pdo->DeviceExtension : NULL;
 }
 
+void pnp_node_mark_pdo(pnp_devnode *n, ULONG set, ULONG clear)
+{
+    if (!n->pdo)
+        return;
+    volatile ULONG *flags = &n->pdo->DeviceObjectExtension->ExtensionFlags;
+    if (set)
+        __atomic_fetch_or(flags, set, __ATOMIC_ACQ_REL);
+    if (clear)
+        __atomic_fetch_and(flags, ~clear, __ATOMIC_ACQ_REL);
+}
+
 /* ---- Start ---- */
 
 #define CM_PROB_FAILED_INSTALL 28
@@ -78,6 +89,8 @@ void pnp_start_node(pnp_devnode *n)
 
     if (pnp_node_state_get(n) == PNP_NODE_INITIALIZED) {
         pnp_driver *found[PNP_MAX_STACK_DRIVERS];
+
+        pnp_node_mark_pdo(n, DOE_START_PENDING, DOE_REMOVE_PENDING);
         int count = pnp_driver_match(n, found, PNP_MAX_STACK_DRIVERS);
 
         n->ndrivers = 0;
@@ -104,9 +117,11 @@ void pnp_start_node(pnp_devnode *n)
     if (pnp_node_state_get(n) != PNP_NODE_DRIVERS_ADDED)
         return;
 
+    pnp_node_mark_pdo(n, DOE_START_PENDING, DOE_REMOVE_PENDING);
     status = pnp_send_irp(n, IRP_MN_START_DEVICE, NULL, NULL, NULL);
     if (NT_SUCCESS(status)) {
         pnp_node_set_state(n, PNP_NODE_STARTED);
+        pnp_node_mark_pdo(n, 0, DOE_START_PENDING);
         /* Enables made during start take effect only now (P1). */
         pnp_interfaces_node_started(n);
         pnp_notify_instance_event(n, CM_NOTIFY_ACTION_DEVICEINSTANCESTARTED);
@@ -221,6 +236,7 @@ CONFIGRET pnp_query_remove_subtree(pnp_devnode *target, bool keep_disabled, PNP_
             break;
         }
         pnp_node_set_state(n, PNP_NODE_QUERY_REMOVED);
+        pnp_node_mark_pdo(n, DOE_REMOVE_PENDING, 0);
     }
 
     if (failed_at >= 0) {
@@ -231,8 +247,10 @@ CONFIGRET pnp_query_remove_subtree(pnp_devnode *target, bool keep_disabled, PNP_
             pnp_devnode *n = list[i];
             if (queried[i] && (i < failed_at || irp_failed))
                 pnp_send_irp(n, IRP_MN_CANCEL_REMOVE_DEVICE, NULL, NULL, NULL);
-            if (pnp_node_state_get(n) == PNP_NODE_QUERY_REMOVED)
+            if (pnp_node_state_get(n) == PNP_NODE_QUERY_REMOVED) {
                 pnp_node_set_state(n, PNP_NODE_STARTED);
+                pnp_node_mark_pdo(n, 0, DOE_REMOVE_PENDING);
+            }
             pnp_notify_target_cancelled(n, user_rec[i], kern_rec[i]);
             user_rec[i] = kern_rec[i] = NULL;
         }
@@ -325,6 +343,7 @@ void pnp_surprise_remove_subtree(pnp_devnode *target)
             continue;
         }
         n->in_removal = true;
+        pnp_node_mark_pdo(n, DOE_REMOVE_PENDING, 0);
         pnp_send_irp(n, IRP_MN_SURPRISE_REMOVAL, NULL, NULL, NULL);
         pnp_notify_target_user(n, PNP_TARGET_REMOVE_COMPLETE, NULL, NULL, NULL, 0);
         pnp_notify_target_kernel(n, PNP_TARGET_REMOVE_COMPLETE, NULL, NULL, NULL, 0);

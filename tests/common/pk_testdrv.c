@@ -152,6 +152,15 @@ static NTSTATUS td_pnp(PDEVICE_OBJECT dev, PIRP irp)
         status = forward_and_wait(x, irp);
         if (NT_SUCCESS(status) && x->cfg.fail_start)
             status = STATUS_DEVICE_CONFIGURATION_ERROR;
+        if (x->cfg.open_during_start) {
+            PNPKIT_IO_OPEN_PARAMETERS op;
+            PFILE_OBJECT fo;
+            PNPKIT_IO_OPEN_PARAMETERS_INIT(&op, GENERIC_READ);
+            NTSTATUS ost = PnpkitIoOpenDevice(x->pdo, &op, &fo);
+            pk_log("open-during-start:%s", PnpkitStatusName(ost));
+            if (NT_SUCCESS(ost))
+                ObDereferenceObject(fo);
+        }
         if (NT_SUCCESS(status) && x->link.Buffer) {
             IoSetDeviceInterfaceState(&x->link, TRUE);
             pk_testdrv_listed_during_start = count_listed();

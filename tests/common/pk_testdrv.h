@@ -23,6 +23,7 @@ typedef struct pk_testdrv_config {
     bool fail_start;            /* fail IRP_MN_START_DEVICE after the lower device started */
     bool no_interface;
     NTSTATUS create_status;     /* what creates complete with (default STATUS_SUCCESS) */
+    bool open_during_start;     /* inside IRP_MN_START_DEVICE, open the PDO and log the status */
     bool report_in_surprise;    /* report a PK_CUSTOM_EVENT_GUID event from IRP_MN_SURPRISE_REMOVAL;
                                  * its completion callback logs "report-callback" */
 } pk_testdrv_config;

@@ -95,9 +95,62 @@ static void sw_device_create_refuses_bad_arguments(void **state)
     assert_null(h);
 }
 
+/* P2 */
+static void a_create_before_the_start_completed_fails_with_no_such_device(void **state)
+{
+    pk_testdrv_register();
+    pk_testdrv.open_during_start = true;
+    HSWDEVICE h = pk_testdrv_create_device(u"d", NULL);
+    assert_int_equal(pk_log_find("open-during-start:STATUS_NO_SUCH_DEVICE", 0), 0);
+    pk_testdrv_close_device(h);
+    PnpkitDriverUnregister(u"pktest");
+}
+
+/* pnp.md 1.1: a create to a node that is being removed fails with STATUS_DELETE_PENDING. */
+static NTSTATUS open_in_query_remove(PVOID notification, PVOID context)
+{
+    PTARGET_DEVICE_REMOVAL_NOTIFICATION n = notification;
+    if (IsEqualGUID(&n->Event, &GUID_TARGET_DEVICE_REMOVE_COMPLETE)) {
+        PNPKIT_IO_OPEN_PARAMETERS op;
+        PFILE_OBJECT fo;
+        PNPKIT_IO_OPEN_PARAMETERS_INIT(&op, GENERIC_READ);
+        *(NTSTATUS *)context = PnpkitIoOpenDevice(pk_testdrv_last_pdo, &op, &fo);
+        if (NT_SUCCESS(*(NTSTATUS *)context))
+            ObDereferenceObject(fo);
+    }
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS nothing_entry(PDRIVER_OBJECT d, PUNICODE_STRING p) { return STATUS_SUCCESS; }
+
+static void a_create_to_a_device_being_removed_fails_with_delete_pending(void **state)
+{
+    PDRIVER_OBJECT registrant;
+    PFILE_OBJECT fo;
+    PVOID entry;
+    DEVINST dn;
+    NTSTATUS seen = STATUS_PENDING;
+    pk_testdrv_register();
+    HSWDEVICE h = pk_testdrv_create_device(u"d", &dn);
+    assert_int_equal(PnpkitIoCreateDriver(u"registrant", nothing_entry, &registrant), STATUS_SUCCESS);
+    assert_int_equal(PnpkitOpenDeviceInterface(&pk_testdrv_last_link, GENERIC_READ, 0, &fo), STATUS_SUCCESS);
+    assert_int_equal(IoRegisterPlugPlayNotification(EventCategoryTargetDeviceChange, 0, fo, registrant,
+                                                    open_in_query_remove, &seen, &entry),
+                     STATUS_SUCCESS);
+    PnpkitCloseDeviceInterface(fo);
+    assert_int_equal(CM_Query_And_Remove_SubTreeW(dn, NULL, NULL, 0, 0), CR_SUCCESS);
+    assert_int_equal(seen, STATUS_DELETE_PENDING);
+    IoUnregisterPlugPlayNotificationEx(entry);
+    pk_testdrv_close_device(h);
+    PnpkitIoDeleteDriver(registrant);
+    PnpkitDriverUnregister(u"pktest");
+}
+
 PK_TEST_MAIN(
     PK_TEST(software_device_gets_its_matched_driver_and_starts),
     PK_TEST(locate_devnode_finds_a_device_by_instance_id_in_any_case),
     PK_TEST(a_device_without_a_matching_driver_stays_unstarted_with_a_problem),
     PK_TEST(sw_device_create_refuses_bad_arguments),
+    PK_TEST(a_create_before_the_start_completed_fails_with_no_such_device),
+    PK_TEST(a_create_to_a_device_being_removed_fails_with_delete_pending),
 )

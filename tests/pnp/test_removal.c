@@ -494,6 +494,27 @@ static void legacy_unregister_does_not_wait_for_a_running_callback(void **state)
     finish(NULL, NULL, 0);
 }
 
+/* P42 */
+static NTSTATUS noop_cb(PVOID n, PVOID c) { return STATUS_SUCCESS; }
+
+static void a_driver_with_a_registration_is_not_unloaded(void **state)
+{
+    PVOID entry;
+    pk_testdrv_register();
+    HSWDEVICE h = pk_testdrv_create_device(u"d", NULL);
+    /* The test driver's DRIVER_OBJECT is the FDO's driver: reach it through the stack. */
+    PDEVICE_OBJECT top = IoGetAttachedDeviceReference(pk_testdrv_last_pdo);
+    PDRIVER_OBJECT testdrv = top->DriverObject;
+    ObDereferenceObject(top);
+    assert_int_equal(IoRegisterPlugPlayNotification(EventCategoryDeviceInterfaceChange, 0, (PVOID)&PK_OTHER_GUID,
+                                                    testdrv, noop_cb, NULL, &entry),
+                     STATUS_SUCCESS);
+    pk_testdrv_close_device(h); /* no device left */
+    assert_int_equal(PnpkitDriverUnregister(u"pktest"), STATUS_INVALID_DEVICE_STATE);
+    assert_int_equal(IoUnregisterPlugPlayNotificationEx(entry), STATUS_SUCCESS);
+    assert_int_equal(PnpkitDriverUnregister(u"pktest"), STATUS_SUCCESS);
+}
+
 PK_TEST_MAIN(
     PK_TEST(orderly_removal_notifies_then_queries_then_notifies_completion_then_removes),
     PK_TEST(a_kernel_veto_stops_before_any_query_irp_and_everyone_queried_hears_the_cancel),
@@ -509,4 +530,5 @@ PK_TEST_MAIN(
     PK_TEST(cm_unregister_waits_for_a_running_callback_and_fails_from_inside_it),
     PK_TEST(closing_the_registered_handle_does_not_end_a_target_registration),
     PK_TEST(legacy_unregister_does_not_wait_for_a_running_callback),
+    PK_TEST(a_driver_with_a_registration_is_not_unloaded),
 )
