@@ -161,6 +161,12 @@ void pnp_node_mark_pdo(pnp_devnode *n, ULONG set, ULONG clear);
 /* sim: whether a PnpkitSimFailNextStart is pending for this node's instance id (consumed). */
 bool pnp_sim_take_fail_start(pnp_devnode *n);
 NTSTATUS pnp_request_surprise_removal(pnp_devnode *n);
+/* The same for a device object's stack (a child PDO that has no node yet). */
+NTSTATUS pnp_send_irp_to(PDEVICE_OBJECT pdo, UCHAR minor, void (*prepare)(PIO_STACK_LOCATION, void *), void *ctx,
+                         ULONG_PTR *information);
+/* Queries a started node's bus relations: adds and starts new children, surprise-removes the
+ * children no longer reported (bus_relations.c). Worker thread. */
+void pnp_enumerate_bus(pnp_devnode *bus);
 /* Called by the open path when the last file object of a surprise-removed node closed. */
 void pnp_node_last_close(pnp_devnode *n);
 

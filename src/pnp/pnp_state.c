@@ -23,7 +23,13 @@ static NTSTATUS irp_done(PDEVICE_OBJECT device, PIRP irp, PVOID context)
 NTSTATUS pnp_send_irp(pnp_devnode *n, UCHAR minor, void (*prepare)(PIO_STACK_LOCATION, void *), void *ctx,
                       ULONG_PTR *information)
 {
-    PDEVICE_OBJECT top = pnp_node_stack_top(n);
+    return pnp_send_irp_to(n->pdo, minor, prepare, ctx, information);
+}
+
+NTSTATUS pnp_send_irp_to(PDEVICE_OBJECT pdo, UCHAR minor, void (*prepare)(PIO_STACK_LOCATION, void *), void *ctx,
+                         ULONG_PTR *information)
+{
+    PDEVICE_OBJECT top = pdo ? IoGetAttachedDeviceReference(pdo) : NULL;
     PIRP irp;
     PIO_STACK_LOCATION sl;
     KEVENT done;
@@ -125,6 +131,7 @@ void pnp_start_node(pnp_devnode *n)
         /* Enables made during start take effect only now (P1). */
         pnp_interfaces_node_started(n);
         pnp_notify_instance_event(n, CM_NOTIFY_ACTION_DEVICEINSTANCESTARTED);
+        pnp_enumerate_bus(n); /* a bus reports its children once started */
         return;
     }
     /* A failed start gets IRP_MN_REMOVE_DEVICE and nothing else (P9). */
