@@ -359,6 +359,74 @@ static void cm_register_notification_checks_its_arguments(void **state)
     assert_int_equal(CM_Unregister_Notification((HCMNOTIFICATION)&f), CR_INVALID_DATA);
 }
 
+/* P21 */
+static void a_list_that_grew_since_its_size_was_asked_returns_buffer_small_and_a_retry_succeeds(void **state)
+{
+    ULONG len = 0;
+    WCHAR *buf;
+    CONFIGRET cr;
+    HSWDEVICE h2 = NULL;
+    pk_testdrv_register();
+    HSWDEVICE h = pk_testdrv_create_device(u"d", NULL);
+    assert_int_equal(CM_Get_Device_Interface_List_SizeW(&len, (LPGUID)&PK_TEST_GUID, NULL, 0), CR_SUCCESS);
+    h2 = pk_testdrv_create_device(u"e", NULL); /* the list grows in between */
+    int tries = 0;
+    for (;;) {
+        buf = malloc(len * sizeof(WCHAR));
+        cr = CM_Get_Device_Interface_ListW((LPGUID)&PK_TEST_GUID, NULL, buf, len, 0);
+        tries++;
+        if (cr != CR_BUFFER_SMALL)
+            break;
+        free(buf);
+        assert_int_equal(CM_Get_Device_Interface_List_SizeW(&len, (LPGUID)&PK_TEST_GUID, NULL, 0), CR_SUCCESS);
+    }
+    assert_int_equal(cr, CR_SUCCESS);
+    assert_int_equal(tries, 2);
+    ULONG n = 0;
+    for (PCWSTR p = buf; *p; p += PnpkitWcsLen(p) + 1)
+        n++;
+    assert_int_equal(n, 2);
+    free(buf);
+    pk_testdrv_close_device(h2);
+    teardown_all(h);
+}
+
+/* CM DEVICEINSTANCE registrations hear enumeration, start and removal of their device. */
+typedef struct {
+    volatile LONG seen[CM_NOTIFY_ACTION_MAX];
+    KEVENT removed;
+} instance_probe;
+
+static DWORD on_instance(HCMNOTIFICATION h, PVOID ctx, CM_NOTIFY_ACTION a, PCM_NOTIFY_EVENT_DATA d, DWORD size)
+{
+    instance_probe *p = ctx;
+    assert_int_equal(d->FilterType, CM_NOTIFY_FILTER_TYPE_DEVICEINSTANCE);
+    InterlockedIncrement(&p->seen[a]);
+    if (a == CM_NOTIFY_ACTION_DEVICEINSTANCEREMOVED)
+        KeSetEvent(&p->removed, IO_NO_INCREMENT, FALSE);
+    return ERROR_SUCCESS;
+}
+
+static void device_instance_registrations_hear_enumeration_start_and_removal(void **state)
+{
+    CM_NOTIFY_FILTER f = { .cbSize = sizeof(f), .FilterType = CM_NOTIFY_FILTER_TYPE_DEVICEINSTANCE };
+    HCMNOTIFICATION reg;
+    instance_probe p = { 0 };
+    KeInitializeEvent(&p.removed, NotificationEvent, FALSE);
+    memcpy(f.u.DeviceInstance.InstanceId, u"SWD\\PK\\d", 9 * sizeof(WCHAR));
+    assert_int_equal(CM_Register_Notification(&f, &p, on_instance, &reg), CR_SUCCESS);
+    pk_testdrv_register();
+    HSWDEVICE h = pk_testdrv_create_device(u"d", NULL);
+    HSWDEVICE other = pk_testdrv_create_device(u"other", NULL);
+    pk_testdrv_close_device(h);
+    pk_test_wait_event(&p.removed);
+    assert_int_equal(CM_Unregister_Notification(reg), CR_SUCCESS);
+    assert_int_equal(p.seen[CM_NOTIFY_ACTION_DEVICEINSTANCEENUMERATED], 1);
+    assert_int_equal(p.seen[CM_NOTIFY_ACTION_DEVICEINSTANCESTARTED], 1);
+    assert_int_equal(p.seen[CM_NOTIFY_ACTION_DEVICEINSTANCEREMOVED], 1);
+    teardown_all(other);
+}
+
 /* P48 */
 static void notification_structures_have_the_windows_layout(void **state)
 {
@@ -390,4 +458,6 @@ PK_TEST_MAIN(
     PK_TEST(user_registrations_get_user_form_links_and_no_replay),
     PK_TEST(cm_register_notification_checks_its_arguments),
     PK_TEST(notification_structures_have_the_windows_layout),
+    PK_TEST(a_list_that_grew_since_its_size_was_asked_returns_buffer_small_and_a_retry_succeeds),
+    PK_TEST(device_instance_registrations_hear_enumeration_start_and_removal),
 )
