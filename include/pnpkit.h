@@ -10,6 +10,7 @@
 #include <pnpkit/winerror.h>
 #include <pnpkit/cfgmgr32.h>
 #include <pnpkit/swdevice.h>
+#include <pnpkit/linux.h>
 #include <pnpkit/netioddk.h>
 #include <pnpkit/runtime.h>
 

@@ -13,6 +13,7 @@ typedef struct swenum_pdo_extension {
     bool fail_next_start;     /* sim: the next IRP_MN_START_DEVICE fails (atomic) */
     bool veto_query_remove;   /* sim: IRP_MN_QUERY_REMOVE_DEVICE fails while set (atomic) */
     bool missing;             /* the bus no longer reports the device (atomic) */
+    void *backend_context;    /* set by the backend that created the device (Linux: the node) */
 } swenum_pdo_extension;
 
 #endif
