@@ -43,6 +43,11 @@ PNPKIT_API NTSTATUS PnpkitSimVetoQueryRemove(DEVINST DevInst, BOOLEAN Veto);
 PNPKIT_API NTSTATUS PnpkitSimFailNextStart(PCWSTR InstanceId);
 PNPKIT_API VOID PnpkitSimWaitIdle(void);
 
+/* How long the PnP manager waits for an application's (CM_Register_Notification) answer to a
+ * target-device event before it goes on as if the answer were "no veto". Default 30,000 ms.
+ * Any IRQL. */
+PNPKIT_API VOID PnpkitSetNotificationTimeout(ULONG Milliseconds);
+
 PNPKIT_END_DECLS
 
 #endif /* PNPKIT_SIM_H */

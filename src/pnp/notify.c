@@ -31,7 +31,7 @@
 #define ENTRY_MAGIC 0x50504e4bu /* kernel registration */
 #define CMREG_MAGIC 0x434d4e52u /* user registration */
 
-ULONG pnp_user_wait_ms = 30000;
+static ULONG pnp_user_wait_ms = 30000;
 
 typedef struct kreg {
     uint32_t magic;
@@ -51,12 +51,25 @@ typedef struct kreg {
     KEVENT idle;                  /* signaled while not running */
 } kreg;
 
+/* What a waiting worker and the delivery share: either may go first (a timed-out wait
+ * abandons it), so it is reference-counted and freed by the last one. */
+typedef struct cm_answer {
+    uint32_t refs;
+    KEVENT done;
+    DWORD result;
+} cm_answer;
+
+static void answer_release(cm_answer *a)
+{
+    if (a && pk_fetch_sub(&a->refs, 1u) == 1u)
+        pk_free(a);
+}
+
 typedef struct cm_delivery {
     LIST_ENTRY link;
     CM_NOTIFY_ACTION action;
     DWORD size;
-    KEVENT *done;                 /* caller-owned, set after the callback (or skip) */
-    DWORD *result;                /* caller-owned */
+    cm_answer *answer;            /* NULL for fire-and-forget; one reference */
     CM_NOTIFY_EVENT_DATA *data;   /* owned */
 } cm_delivery;
 
@@ -276,18 +289,20 @@ static void cm_drain(PVOID context)
             pk_lock_release(&pnp.notify_lock);
             KeSetEvent(&r->idle, IO_NO_INCREMENT, FALSE);
         }
-        if (d->result)
-            *d->result = result;
-        if (d->done)
-            KeSetEvent(d->done, IO_NO_INCREMENT, FALSE);
+        if (d->answer) {
+            d->answer->result = result;
+            KeSetEvent(&d->answer->done, IO_NO_INCREMENT, FALSE);
+            answer_release(d->answer);
+        }
         pk_free(d->data);
         pk_free(d);
     }
 }
 
-/* Queues a delivery to r (data is copied). done/result may be NULL (fire and forget). */
-static bool cm_post(cmreg *r, CM_NOTIFY_ACTION action, const CM_NOTIFY_EVENT_DATA *data, DWORD size, KEVENT *done,
-                    DWORD *result)
+/* Queues a delivery to r (data is copied). answer may be NULL (fire and forget); otherwise
+ * the delivery takes one reference on it. */
+static bool cm_post(cmreg *r, CM_NOTIFY_ACTION action, const CM_NOTIFY_EVENT_DATA *data, DWORD size,
+                    cm_answer *answer)
 {
     cm_delivery *d = pk_zalloc(sizeof(*d));
     bool start;
@@ -302,14 +317,13 @@ static bool cm_post(cmreg *r, CM_NOTIFY_ACTION action, const CM_NOTIFY_EVENT_DAT
     memcpy(d->data, data, size);
     d->action = action;
     d->size = size;
-    d->done = done;
-    d->result = result;
+    d->answer = answer;
     pk_lock_acquire(&pnp.notify_lock);
     if (r->unregistered) {
         pk_lock_release(&pnp.notify_lock);
         pk_free(d->data);
         pk_free(d);
-        return false;
+        return false; /* the caller still holds every reference of its answer */
     }
     InsertTailList(&r->pending, &d->link);
     start = !r->draining;
@@ -325,25 +339,33 @@ static bool cm_post(cmreg *r, CM_NOTIFY_ACTION action, const CM_NOTIFY_EVENT_DAT
     return true;
 }
 
-/* Posts to r and waits for the callback (bounded). Returns the callback's result. */
+/* Posts to r and waits for the callback, at most pnp_user_wait_ms. Returns the callback's
+ * result; no answer in time counts as ERROR_SUCCESS (no veto), and the late answer is dropped. */
 static DWORD cm_call_and_wait(cmreg *r, CM_NOTIFY_ACTION action, const CM_NOTIFY_EVENT_DATA *data, DWORD size)
 {
-    KEVENT done;
+    cm_answer *a = pk_zalloc(sizeof(*a));
     DWORD result = ERROR_SUCCESS;
     LARGE_INTEGER timeout;
 
-    KeInitializeEvent(&done, NotificationEvent, FALSE);
-    if (!cm_post(r, action, data, size, &done, &result))
+    if (!a)
         return ERROR_SUCCESS;
-    timeout.QuadPart = -(LONGLONG)pnp_user_wait_ms * 10000;
-    if (KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, &timeout) == STATUS_TIMEOUT) {
-        /* No answer counts as no veto. The delivery still owns `done`: wait for it for real so
-         * that it never writes to this stack frame after we return. */
-        KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, NULL);
+    a->refs = 2; /* ours and the delivery's */
+    KeInitializeEvent(&a->done, NotificationEvent, FALSE);
+    if (!cm_post(r, action, data, size, a)) {
+        pk_free(a);
         return ERROR_SUCCESS;
     }
+    timeout.QuadPart = -(LONGLONG)pk_load_relaxed(&pnp_user_wait_ms) * 10000;
+    if (KeWaitForSingleObject(&a->done, Executive, KernelMode, FALSE, &timeout) == STATUS_SUCCESS)
+        result = a->result;
+    else
+        PK_TRACE(PnpkitTraceWarning, "pnp", "a user-mode registrant did not answer in %u ms: no veto",
+                 (unsigned)pnp_user_wait_ms);
+    answer_release(a);
     return result;
 }
+
+VOID PnpkitSetNotificationTimeout(ULONG Milliseconds) { pk_store_relaxed(&pnp_user_wait_ms, Milliseconds); }
 
 /* =============================================================================================
  * Interface events
@@ -410,7 +432,7 @@ static void deliver_iface_event(pnp_work *w)
             for (int i = 0; i < us.count; i++)
                 cm_post(us.items[i],
                         ev->arrival ? CM_NOTIFY_ACTION_DEVICEINTERFACEARRIVAL : CM_NOTIFY_ACTION_DEVICEINTERFACEREMOVAL,
-                        data, size, NULL, NULL);
+                        data, size, NULL);
             pk_free(data);
         }
     }
@@ -913,7 +935,7 @@ void pnp_notify_instance_event(pnp_devnode *n, CM_NOTIFY_ACTION action)
         data->FilterType = CM_NOTIFY_FILTER_TYPE_DEVICEINSTANCE;
         memcpy(data->u.DeviceInstance.InstanceId, n->instance_id, n->instance_id_len * sizeof(WCHAR));
         for (int i = 0; i < us.count; i++)
-            cm_post(us.items[i], action, data, size, NULL, NULL);
+            cm_post(us.items[i], action, data, size, NULL);
     }
     for (int i = 0; i < us.count; i++)
         cmreg_release(us.items[i]);

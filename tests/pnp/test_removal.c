@@ -494,6 +494,43 @@ static void legacy_unregister_does_not_wait_for_a_running_callback(void **state)
     finish(NULL, NULL, 0);
 }
 
+/* pnp.md 1.4: an application that does not answer within the bound counts as no veto. */
+static KEVENT hung_release;
+static DWORD on_hung(HCMNOTIFICATION h, PVOID ctx, CM_NOTIFY_ACTION action, PCM_NOTIFY_EVENT_DATA d, DWORD size)
+{
+    if (action == CM_NOTIFY_ACTION_DEVICEQUERYREMOVE) {
+        pk_test_wait_event(&hung_release);
+        return ERROR_CANCELLED; /* too late: the removal went on */
+    }
+    return ERROR_SUCCESS;
+}
+
+static void an_application_that_does_not_answer_in_time_does_not_veto(void **state)
+{
+    DEVINST dn;
+    PFILE_OBJECT fo;
+    CM_NOTIFY_FILTER f = { .cbSize = sizeof(f), .FilterType = CM_NOTIFY_FILTER_TYPE_DEVICEHANDLE };
+    HCMNOTIFICATION reg;
+    UNICODE_STRING link;
+
+    PnpkitSetNotificationTimeout(100);
+    KeInitializeEvent(&hung_release, NotificationEvent, FALSE);
+    pk_testdrv_register();
+    HSWDEVICE h = pk_testdrv_create_device(u"d", &dn);
+    link = the_link();
+    assert_int_equal(PnpkitOpenDeviceInterface(&link, GENERIC_READ, 0, &fo), STATUS_SUCCESS);
+    f.u.DeviceHandle.hTarget = (HANDLE)fo;
+    assert_int_equal(CM_Register_Notification(&f, NULL, on_hung, &reg), CR_SUCCESS);
+    PnpkitCloseDeviceInterface(fo);
+    uint64_t t0 = pk_test_now_ms();
+    assert_int_equal(eject(dn, NULL, NULL, 0), CR_SUCCESS);
+    assert_true(pk_test_now_ms() - t0 >= 99);
+    KeSetEvent(&hung_release, IO_NO_INCREMENT, FALSE);
+    assert_int_equal(CM_Unregister_Notification(reg), CR_SUCCESS);
+    PnpkitSetNotificationTimeout(30000);
+    finish(h, NULL, 0);
+}
+
 /* P42 */
 static NTSTATUS noop_cb(PVOID n, PVOID c) { return STATUS_SUCCESS; }
 
@@ -531,4 +568,5 @@ PK_TEST_MAIN(
     PK_TEST(closing_the_registered_handle_does_not_end_a_target_registration),
     PK_TEST(legacy_unregister_does_not_wait_for_a_running_callback),
     PK_TEST(a_driver_with_a_registration_is_not_unloaded),
+    PK_TEST(an_application_that_does_not_answer_in_time_does_not_veto),
 )
