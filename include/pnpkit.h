@@ -11,6 +11,7 @@
 #include <pnpkit/cfgmgr32.h>
 #include <pnpkit/swdevice.h>
 #include <pnpkit/linux.h>
+#include <pnpkit/dmf.h>
 #include <pnpkit/netioddk.h>
 #include <pnpkit/runtime.h>
 
