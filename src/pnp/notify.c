@@ -928,8 +928,10 @@ void pnp_notify_instance_event(pnp_devnode *n, CM_NOTIFY_ACTION action)
     init_locked();
     snapshot_user_locked(&nt.user_instances, &us, instance_wants, n);
     pk_lock_release(&pnp.notify_lock);
-    if (!us.count)
+    if (!us.count) {
+        pk_free(us.items);
         return;
+    }
     data = pk_zalloc(size);
     if (data) {
         data->FilterType = CM_NOTIFY_FILTER_TYPE_DEVICEINSTANCE;
