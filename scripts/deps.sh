@@ -9,6 +9,7 @@ command -v make >/dev/null 2>&1 || need="$need make"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 # cmocka: the test framework (CTest runs it).
 pkg-config --exists cmocka 2>/dev/null || [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
+pkg-config --exists libconfig 2>/dev/null || need="$need libconfig-dev"  # pnphost's configuration files
 [ -z "$need" ] && exit 0
 echo "pnpkit: installing$need" >&2
 SUDO=""

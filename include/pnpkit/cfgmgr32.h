@@ -2,9 +2,11 @@
  * <pnpkit/cfgmgr32.h> — the application side of PnP: device nodes, removal requests, interface
  * lists and notifications, with the cfgmgr32 names, values and layouts.
  *
- * In this release the functions act on the device tree of the calling process (drivers loaded
- * in-process with PnpkitDriverRegister and devices created with SwDeviceCreate). The pnphost
- * daemon will serve the same API to other processes.
+ * Two libraries implement these functions. libpnpkit acts on the device tree of the calling
+ * process (drivers loaded in-process with PnpkitDriverRegister, devices created with
+ * SwDeviceCreate). libpnpkit-client (pkg-config pnpkit-client) forwards them to the pnphost
+ * daemon, for applications in other processes; it adds the Win32 file API of
+ * <pnpkit/fileapi.h>. A program links one of the two.
  */
 #ifndef PNPKIT_CFGMGR32_H
 #define PNPKIT_CFGMGR32_H
@@ -37,6 +39,8 @@ typedef WCHAR *DEVINSTID_W;
 #define CR_INVALID_DEVICE_ID 0x0000001E
 #define CR_INVALID_DATA 0x0000001F
 #define CR_NOT_DISABLEABLE 0x00000028
+#define CR_REMOTE_COMM_FAILURE 0x00000030
+#define CR_NO_CM_SERVICES 0x00000032
 #define CR_ACCESS_DENIED 0x00000033
 #define CR_NO_SUCH_DEVICE_INTERFACE 0x00000037
 #define CR_INVALID_STRUCTURE_SIZE 0x0000003B

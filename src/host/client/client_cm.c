@@ -1,0 +1,259 @@
+/*
+ * client_cm.c — the configuration-manager functions of libpnpkit-client: interface lists and
+ * device nodes of the host's tree. Each validates its arguments as the in-process function of
+ * the same name does (so a program gets the same CONFIGRET from either library), then asks the
+ * host, which answers with that in-process function's result.
+ *
+ * When no host can be reached the functions return CR_NO_CM_SERVICES (CR_ACCESS_DENIED when the
+ * socket refuses the user). Out parameters are written only on success, except where cfgmgr32
+ * writes them on CR_REMOVE_VETOED.
+ */
+#include "host/client/client_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static CONFIGRET cr_from_error(DWORD err)
+{
+    switch (err) {
+    case ERROR_ACCESS_DENIED: return CR_ACCESS_DENIED;
+    case ERROR_NOT_ENOUGH_MEMORY: return CR_OUT_OF_MEMORY;
+    default: return CR_NO_CM_SERVICES;
+    }
+}
+
+/* Length of a device id; more than PNPH_MAX_ID_CHARS is refused (returns UINT32_MAX). */
+static uint32_t id_length(PCWSTR id)
+{
+    uint32_t n = 0;
+    if (!id)
+        return 0;
+    while (id[n]) {
+        if (++n > PNPH_MAX_ID_CHARS)
+            return UINT32_MAX;
+    }
+    return n;
+}
+
+/* One call with a message built by the caller in buf (complete, pnph_finish'ed). */
+static CONFIGRET call(const uint8_t *buf, size_t len, uint16_t type, uint32_t rid, pnph_msg *reply)
+{
+    pkc_session *s;
+    struct iovec iov;
+    DWORD err = pkc_session_get(&s);
+
+    if (err)
+        return cr_from_error(err);
+    iov.iov_base = (void *)(uintptr_t)buf;
+    iov.iov_len = len;
+    err = pkc_call(s, &iov, 1, type, rid, reply);
+    pkc_session_release(s);
+    return err ? cr_from_error(err) : CR_SUCCESS;
+}
+
+/* Asks for the list; on CR_SUCCESS *reply holds it (valid until the thread's next call). */
+static CONFIGRET get_list(LPGUID guid, DEVINSTID_W id, ULONG flags, pnph_msg *reply)
+{
+    uint8_t buf[PNPH_HEADER_SIZE + 24 + 2 * PNPH_MAX_ID_CHARS];
+    pnph_builder b;
+    uint32_t rid = pkc_next_request_id(), n;
+    CONFIGRET cr;
+
+    if (!guid)
+        return CR_INVALID_POINTER;
+    if (flags & ~(ULONG)CM_GET_DEVICE_INTERFACE_LIST_ALL_DEVICES)
+        return CR_INVALID_FLAG;
+    n = id_length(id);
+    if (n == UINT32_MAX)
+        return CR_NO_SUCH_DEVNODE;
+    pnph_begin(&b, buf, sizeof(buf), PNPH_LIST_INTERFACES, rid);
+    pnph_put_bytes(&b, guid, sizeof(GUID));
+    pnph_put_u32(&b, flags);
+    pnph_put_wstr(&b, id, n);
+    cr = call(buf, pnph_finish(&b), PNPH_LIST_INTERFACES, rid, reply);
+    return cr != CR_SUCCESS ? cr : reply->u.list_reply.cr;
+}
+
+CONFIGRET CM_Get_Device_Interface_List_SizeW(PULONG pulLen, LPGUID InterfaceClassGuid, DEVINSTID_W pDeviceID,
+                                             ULONG ulFlags)
+{
+    pnph_msg reply;
+    CONFIGRET cr;
+
+    if (!pulLen)
+        return CR_INVALID_POINTER;
+    cr = get_list(InterfaceClassGuid, pDeviceID, ulFlags, &reply);
+    if (cr == CR_SUCCESS)
+        *pulLen = reply.u.list_reply.list.chars;
+    return cr;
+}
+
+CONFIGRET CM_Get_Device_Interface_ListW(LPGUID InterfaceClassGuid, DEVINSTID_W pDeviceID, PZZWSTR Buffer,
+                                        ULONG BufferLen, ULONG ulFlags)
+{
+    pnph_msg reply;
+    CONFIGRET cr;
+
+    if (!Buffer)
+        return CR_INVALID_POINTER;
+    cr = get_list(InterfaceClassGuid, pDeviceID, ulFlags, &reply);
+    if (cr != CR_SUCCESS)
+        return cr;
+    if (reply.u.list_reply.list.chars > BufferLen)
+        return CR_BUFFER_SMALL; /* it grew since the size was asked: the caller asks again */
+    for (uint32_t i = 0; i < reply.u.list_reply.list.chars; i++)
+        Buffer[i] = (WCHAR)(reply.u.list_reply.list.bytes[2 * i] | reply.u.list_reply.list.bytes[2 * i + 1] << 8);
+    return CR_SUCCESS;
+}
+
+CONFIGRET CM_Locate_DevNodeW(PDEVINST pdnDevInst, DEVINSTID_W pDeviceID, ULONG ulFlags)
+{
+    uint8_t buf[PNPH_HEADER_SIZE + 8 + 2 * PNPH_MAX_ID_CHARS];
+    pnph_builder b;
+    pnph_msg reply;
+    uint32_t rid = pkc_next_request_id(), n;
+    CONFIGRET cr;
+
+    if (!pdnDevInst)
+        return CR_INVALID_POINTER;
+    if (ulFlags & ~(ULONG)CM_LOCATE_DEVNODE_PHANTOM)
+        return CR_INVALID_FLAG;
+    n = id_length(pDeviceID);
+    if (n == UINT32_MAX)
+        return CR_NO_SUCH_DEVNODE;
+    pnph_begin(&b, buf, sizeof(buf), PNPH_LOCATE_DEVNODE, rid);
+    pnph_put_u32(&b, ulFlags);
+    pnph_put_wstr(&b, pDeviceID, n);
+    cr = call(buf, pnph_finish(&b), PNPH_LOCATE_DEVNODE, rid, &reply);
+    if (cr == CR_SUCCESS)
+        cr = reply.u.locate_reply.cr;
+    if (cr == CR_SUCCESS)
+        *pdnDevInst = reply.u.locate_reply.devinst;
+    return cr;
+}
+
+/* A PNPH_DEVNODE call; *reply valid until the thread's next call. */
+static CONFIGRET devnode(uint32_t op, DEVINST dn, ULONG flags, uint32_t arg, pnph_msg *reply)
+{
+    uint8_t buf[PNPH_HEADER_SIZE + 16];
+    pnph_builder b;
+    uint32_t rid = pkc_next_request_id();
+    CONFIGRET cr;
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVNODE, rid);
+    pnph_put_u32(&b, op);
+    pnph_put_u32(&b, dn);
+    pnph_put_u32(&b, flags);
+    pnph_put_u32(&b, arg);
+    cr = call(buf, pnph_finish(&b), PNPH_DEVNODE, rid, reply);
+    return cr == CR_SUCCESS ? reply->u.devnode_reply.cr : cr;
+}
+
+CONFIGRET CM_Get_Device_IDW(DEVINST dnDevInst, PWSTR Buffer, ULONG BufferLen, ULONG ulFlags)
+{
+    pnph_msg reply;
+    CONFIGRET cr;
+    uint32_t n;
+
+    if (!Buffer)
+        return CR_INVALID_POINTER;
+    if (ulFlags)
+        return CR_INVALID_FLAG;
+    cr = devnode(PNPH_DN_GET_ID, dnDevInst, 0, BufferLen, &reply);
+    if (cr != CR_SUCCESS)
+        return cr;
+    n = reply.u.devnode_reply.text.chars;
+    if (BufferLen < n)
+        return CR_BUFFER_SMALL;
+    for (uint32_t i = 0; i < n; i++)
+        Buffer[i] = (WCHAR)(reply.u.devnode_reply.text.bytes[2 * i] | reply.u.devnode_reply.text.bytes[2 * i + 1] << 8);
+    if (BufferLen > n)
+        Buffer[n] = 0;
+    return CR_SUCCESS;
+}
+
+static CONFIGRET relative(uint32_t op, PDEVINST out, DEVINST dn, ULONG flags)
+{
+    pnph_msg reply;
+    CONFIGRET cr;
+
+    if (!out)
+        return CR_INVALID_POINTER;
+    cr = devnode(op, dn, flags, 0, &reply);
+    if (cr == CR_SUCCESS)
+        *out = reply.u.devnode_reply.value1;
+    return cr;
+}
+
+CONFIGRET CM_Get_Parent(PDEVINST pdnDevInst, DEVINST dnDevInst, ULONG ulFlags)
+{
+    return relative(PNPH_DN_PARENT, pdnDevInst, dnDevInst, ulFlags);
+}
+
+CONFIGRET CM_Get_Child(PDEVINST pdnDevInst, DEVINST dnDevInst, ULONG ulFlags)
+{
+    return relative(PNPH_DN_CHILD, pdnDevInst, dnDevInst, ulFlags);
+}
+
+CONFIGRET CM_Get_Sibling(PDEVINST pdnDevInst, DEVINST dnDevInst, ULONG ulFlags)
+{
+    return relative(PNPH_DN_SIBLING, pdnDevInst, dnDevInst, ulFlags);
+}
+
+CONFIGRET CM_Get_DevNode_Status(PULONG pulStatus, PULONG pulProblemNumber, DEVINST dnDevInst, ULONG ulFlags)
+{
+    pnph_msg reply;
+    CONFIGRET cr;
+
+    if (!pulStatus || !pulProblemNumber)
+        return CR_INVALID_POINTER;
+    cr = devnode(PNPH_DN_STATUS, dnDevInst, ulFlags, 0, &reply);
+    if (cr == CR_SUCCESS) {
+        *pulStatus = reply.u.devnode_reply.value1;
+        *pulProblemNumber = reply.u.devnode_reply.value2;
+    }
+    return cr;
+}
+
+CONFIGRET CM_Disable_DevNode(DEVINST dnDevInst, ULONG ulFlags)
+{
+    pnph_msg reply;
+    if (ulFlags & ~(ULONG)0x3)
+        return CR_INVALID_FLAG;
+    return devnode(PNPH_DN_DISABLE, dnDevInst, ulFlags, 0, &reply);
+}
+
+CONFIGRET CM_Enable_DevNode(DEVINST dnDevInst, ULONG ulFlags)
+{
+    pnph_msg reply;
+    return devnode(PNPH_DN_ENABLE, dnDevInst, ulFlags, 0, &reply);
+}
+
+CONFIGRET CM_Query_And_Remove_SubTreeW(DEVINST dnAncestor, PPNP_VETO_TYPE pVetoType, LPWSTR pszVetoName,
+                                       ULONG ulNameLength, ULONG ulFlags)
+{
+    pnph_msg reply;
+    CONFIGRET cr;
+
+    if (ulFlags & ~(ULONG)0x7)
+        return CR_INVALID_FLAG;
+    if (pszVetoName && !ulNameLength)
+        return CR_INVALID_POINTER;
+    if (pszVetoName)
+        pszVetoName[0] = 0;
+    cr = devnode(PNPH_DN_QUERY_REMOVE, dnAncestor, ulFlags, pszVetoName ? ulNameLength : 0, &reply);
+    if (cr == CR_REMOVE_VETOED) {
+        if (pVetoType)
+            *pVetoType = (PNP_VETO_TYPE)reply.u.devnode_reply.value1;
+        if (pszVetoName) {
+            uint32_t n = reply.u.devnode_reply.text.chars;
+            if (n >= ulNameLength)
+                n = ulNameLength - 1;
+            for (uint32_t i = 0; i < n; i++)
+                pszVetoName[i] = (WCHAR)(reply.u.devnode_reply.text.bytes[2 * i] |
+                                         reply.u.devnode_reply.text.bytes[2 * i + 1] << 8);
+            pszVetoName[n] = 0;
+        }
+    }
+    return cr;
+}

@@ -1,0 +1,191 @@
+/*
+ * test_protocol.c — the wire protocol of pnphost (docs/protocol.md) without a host: every
+ * message type survives encoding and decoding, and the decoder refuses what the document says
+ * it refuses.
+ */
+#include "harness/host_harness.h"
+
+#include <string.h>
+
+static uint8_t buf[PNPH_MAX_MESSAGE + 64];
+
+static size_t ioctl_message(uint32_t in_len, uint32_t out_len)
+{
+    pnph_builder b;
+    pnph_begin(&b, buf, sizeof(buf), PNPH_IOCTL, 42);
+    pnph_put_u64(&b, 0x100000001ull);
+    pnph_put_u32(&b, IOCTL_PKH_ECHO);
+    pnph_put_u32(&b, in_len);
+    pnph_put_u32(&b, out_len);
+    pnph_put_u32(&b, 0);
+    uint8_t *p = pnph_reserve(&b, in_len);
+    if (p)
+        memset(p, 0xab, in_len);
+    return pnph_finish(&b);
+}
+
+static void header_is_little_endian_with_magic_version_type_length_and_id(void **state)
+{
+    size_t n = ioctl_message(3, 5);
+    assert_int_equal(n, PNPH_HEADER_SIZE + 24 + 3);
+    assert_memory_equal(buf, "PNPH", 4);
+    assert_int_equal(buf[4], 1);
+    assert_int_equal(buf[5], 0);
+    assert_int_equal(buf[6], 0x12);
+    assert_int_equal(buf[7], 0x00);
+    assert_int_equal(pnph_le32(buf + 8), 24 + 3);
+    assert_int_equal(pnph_le32(buf + 12), 42);
+}
+
+static void ioctl_request_decodes_to_its_fields(void **state)
+{
+    pnph_msg m;
+    size_t n = ioctl_message(3, 5);
+    assert_int_equal(pnph_decode(buf, n, &m), PNPH_OK);
+    assert_int_equal(m.hdr.type, PNPH_IOCTL);
+    assert_int_equal(m.hdr.request_id, 42);
+    assert_true(m.u.ioctl.handle == 0x100000001ull);
+    assert_int_equal(m.u.ioctl.code, IOCTL_PKH_ECHO);
+    assert_int_equal(m.u.ioctl.in_len, 3);
+    assert_int_equal(m.u.ioctl.out_len, 5);
+    assert_ptr_equal(m.u.ioctl.in, buf + PNPH_HEADER_SIZE + 24);
+}
+
+static void decoder_refuses_trailing_bytes_and_short_payloads(void **state)
+{
+    pnph_msg m;
+    size_t n = ioctl_message(3, 5);
+    /* one byte more in the payload than the fields use */
+    pnph_st32(buf + 8, pnph_le32(buf + 8) + 1);
+    assert_int_equal(pnph_decode(buf, n + 1, &m), PNPH_BAD_LENGTH);
+    /* an input length larger than what follows */
+    n = ioctl_message(3, 5);
+    pnph_st32(buf + PNPH_HEADER_SIZE + 12, 4);
+    assert_int_equal(pnph_decode(buf, n, &m), PNPH_BAD_LENGTH);
+    /* a length that does not match the buffer */
+    n = ioctl_message(3, 5);
+    assert_int_equal(pnph_decode(buf, n - 1, &m), PNPH_BAD_LENGTH);
+}
+
+static void oversized_lengths_are_refused_from_the_header_alone(void **state)
+{
+    pnph_header h;
+    pnph_msg m;
+    size_t n = ioctl_message(0, 0);
+    pnph_st32(buf + 8, PNPH_MAX_PAYLOAD + 1);
+    assert_int_equal(pnph_header_check(buf, PNPH_HEADER_SIZE, &h), PNPH_TOO_LARGE);
+    n = ioctl_message(0, 0);
+    pnph_st32(buf + PNPH_HEADER_SIZE + 16, PNPH_MAX_IO + 1); /* out_len */
+    assert_int_equal(pnph_decode(buf, n, &m), PNPH_BAD_FIELD);
+}
+
+static void bad_magic_version_and_type_are_refused(void **state)
+{
+    pnph_header h;
+    pnph_msg m;
+    size_t n = ioctl_message(0, 0);
+    buf[0] ^= 1;
+    assert_int_equal(pnph_header_check(buf, n, &h), PNPH_BAD_MAGIC);
+    n = ioctl_message(0, 0);
+    buf[4] = 2;
+    assert_int_equal(pnph_header_check(buf, n, &h), PNPH_BAD_VERSION);
+    n = ioctl_message(0, 0);
+    buf[6] = 0x7f;
+    assert_int_equal(pnph_decode(buf, n, &m), PNPH_BAD_TYPE);
+    assert_int_equal(pnph_header_check(buf, 3, &h), PNPH_NEED_MORE);
+}
+
+static void interface_list_reply_must_be_a_multi_string(void **state)
+{
+    static const WCHAR good[] = u"\\\\?\\A#{6d1f3a20-4b7c-4e55-8a10-314253647586}\0";
+    static const WCHAR empty_inside[] = u"ab\0\0cd\0";
+    pnph_builder b;
+    pnph_msg m;
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_LIST_INTERFACES | PNPH_REPLY, 1);
+    pnph_put_u32(&b, 0);
+    pnph_put_wstr(&b, good, ARRAYSIZE(good)); /* the string's NUL and the list's */
+    assert_int_equal(pnph_decode(buf, pnph_finish(&b), &m), PNPH_OK);
+    assert_int_equal(m.u.list_reply.list.chars, ARRAYSIZE(good));
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_LIST_INTERFACES | PNPH_REPLY, 1);
+    pnph_put_u32(&b, 0);
+    pnph_put_wstr(&b, u"", 1); /* the empty list: one NUL */
+    assert_int_equal(pnph_decode(buf, pnph_finish(&b), &m), PNPH_OK);
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_LIST_INTERFACES | PNPH_REPLY, 1);
+    pnph_put_u32(&b, 0);
+    pnph_put_wstr(&b, u"abc", 3); /* not terminated */
+    assert_int_equal(pnph_decode(buf, pnph_finish(&b), &m), PNPH_BAD_FIELD);
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_LIST_INTERFACES | PNPH_REPLY, 1);
+    pnph_put_u32(&b, 0);
+    pnph_put_wstr(&b, empty_inside, ARRAYSIZE(empty_inside));
+    assert_int_equal(pnph_decode(buf, pnph_finish(&b), &m), PNPH_BAD_FIELD);
+}
+
+static void event_data_is_checked_against_its_filter_type(void **state)
+{
+    uint8_t d[64];
+    memset(d, 0, sizeof(d));
+    d[0] = 1; /* DEVICEHANDLE */
+    pnph_st32(d + 24, 0xffffffffu);
+    pnph_st32(d + 28, 8);
+    assert_int_equal(pnph_check_event_data(d, 40), PNPH_OK);
+    assert_int_equal(pnph_check_event_data(d, 39), PNPH_BAD_LENGTH); /* DataSize past the end */
+    pnph_st32(d + 24, 9);
+    assert_int_equal(pnph_check_event_data(d, 40), PNPH_BAD_FIELD); /* NameOffset outside the data */
+    pnph_st32(d + 24, 0);
+    pnph_st32(d + 28, 0);
+    assert_int_equal(pnph_check_event_data(d, 36), PNPH_OK); /* a removal event: zeroes */
+    memset(d, 'x', sizeof(d));
+    pnph_st32(d, 0); /* DEVICEINTERFACE with no NUL in its link */
+    assert_int_equal(pnph_check_event_data(d, 40), PNPH_BAD_FIELD);
+    pnph_st32(d, 3);
+    assert_int_equal(pnph_check_event_data(d, 40), PNPH_BAD_FIELD);
+}
+
+static void link_class_is_read_from_either_prefix_and_any_case(void **state)
+{
+    GUID g;
+    assert_true(pnph_link_class(u"\\\\?\\SWD#PKHOST#dev1#{6d1f3a20-4b7c-4e55-8a10-314253647586}\\ref", &g));
+    assert_true(IsEqualGUID(&g, &PKHOST_ECHO_GUID));
+    assert_true(pnph_link_class(u"\\??\\SWD#PKHOST#dev1#{6D1F3A21-4B7C-4E55-8A10-314253647586}", &g));
+    assert_true(IsEqualGUID(&g, &PKHOST_SECURE_GUID));
+    assert_false(pnph_link_class(u"\\\\?\\SWD#PKHOST#dev1{6d1f3a20-4b7c-4e55-8a10-314253647586}", &g));
+    assert_false(pnph_link_class(u"C:\\file", &g));
+    assert_false(pnph_link_class(u"", &g));
+}
+
+static void status_mapping_follows_windows(void **state)
+{
+    assert_int_equal(pnph_win32_from_status(STATUS_SUCCESS), ERROR_SUCCESS);
+    assert_int_equal(pnph_win32_from_status(STATUS_CANCELLED), ERROR_OPERATION_ABORTED);
+    assert_int_equal(pnph_win32_from_status(STATUS_OBJECT_NAME_NOT_FOUND), ERROR_FILE_NOT_FOUND);
+    assert_int_equal(pnph_win32_from_status(STATUS_ACCESS_DENIED), ERROR_ACCESS_DENIED);
+    assert_int_equal(pnph_win32_from_status(STATUS_INVALID_DEVICE_REQUEST), ERROR_INVALID_FUNCTION);
+    assert_int_equal(pnph_win32_from_status(STATUS_BUFFER_OVERFLOW), ERROR_MORE_DATA);
+    assert_int_equal(pnph_win32_from_status(STATUS_DEVICE_NOT_CONNECTED), ERROR_DEVICE_NOT_CONNECTED);
+    assert_int_equal(pnph_win32_from_status(STATUS_INVALID_HANDLE), ERROR_INVALID_HANDLE);
+    assert_int_equal(pnph_win32_from_status((NTSTATUS)0xC0FFEE01), ERROR_GEN_FAILURE);
+}
+
+static void builder_reports_overflow_instead_of_writing_past_its_buffer(void **state)
+{
+    uint8_t small[PNPH_HEADER_SIZE + 4];
+    pnph_builder b;
+    pnph_begin(&b, small, sizeof(small), PNPH_CLOSE, 1);
+    pnph_put_u64(&b, 1);
+    assert_int_equal(pnph_finish(&b), 0);
+}
+
+PK_TEST_MAIN(PK_TEST(header_is_little_endian_with_magic_version_type_length_and_id),
+             PK_TEST(ioctl_request_decodes_to_its_fields),
+             PK_TEST(decoder_refuses_trailing_bytes_and_short_payloads),
+             PK_TEST(oversized_lengths_are_refused_from_the_header_alone),
+             PK_TEST(bad_magic_version_and_type_are_refused),
+             PK_TEST(interface_list_reply_must_be_a_multi_string),
+             PK_TEST(event_data_is_checked_against_its_filter_type),
+             PK_TEST(link_class_is_read_from_either_prefix_and_any_case),
+             PK_TEST(status_mapping_follows_windows),
+             PK_TEST(builder_reports_overflow_instead_of_writing_past_its_buffer))
