@@ -374,9 +374,13 @@ void pk_object_commit(pk_object *o)
 
 void pk_object_delete(pk_object *o)
 {
+    /* Our own reference: deleting the children can finish this object's deletion and drop its
+     * creation reference before the loop below is done with it. */
+    pk_object_reference(o);
     pk_lock_acquire(&o->lock);
     if (o->state != PK_OBJ_CREATED) {
         pk_lock_release(&o->lock);
+        pk_object_dereference(o);
         return;
     }
     obj_transition(o, PK_OBJ_DELETING, PK_EV_DELETE);
@@ -403,6 +407,7 @@ void pk_object_delete(pk_object *o)
         pk_object_dereference(child);
     }
     continue_delete(o);
+    pk_object_dereference(o);
 }
 
 /* ---- Contexts ---- */
