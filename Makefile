@@ -44,6 +44,8 @@ run: build
 	@echo
 	./$(BUILD_DIR)/examples/pnp_demo
 	@echo
+	./$(BUILD_DIR)/examples/wdf_stack
+	@echo
 	./$(BUILD_DIR)/examples/nmr_modules
 
 test: build
