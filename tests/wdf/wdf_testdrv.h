@@ -888,6 +888,10 @@ static WT_UNUSED void wt_device_close(HSWDEVICE h)
 static WT_UNUSED void wt_teardown(void)
 {
     PnpkitSimWaitIdle();
+    /* Work items still running on the pool (a close or an IRP finished above PASSIVE_LEVEL) may
+     * hold the last reference of a deleted device object, and with it its driver object for a
+     * moment: drain the pool before the drivers go. */
+    PnpkitShutdown();
     for (int i = 0; i < 4; i++) {
         if (wt_registered[i])
             assert_int_equal(PnpkitDriverUnregister(wt_services[i]), STATUS_SUCCESS);
