@@ -644,6 +644,213 @@ PNPKIT_API VOID DMF_BufferQueue_ContextGet(DMFMODULE DmfModule, VOID *ClientBuff
  * - Microsoft DMF hands its callbacks the consumer pool's handle; pnpkit hands them the
  *   BufferQueue handle (the module the client created). */
 
+/* #############################################################################################
+ * DMF_RequestTarget and DMF_ContinuousRequestTarget
+ * #############################################################################################
+ * ---- Summary ----
+ * DMF_RequestTarget sends single requests (asynchronous, synchronous, reusable) to a WDFIOTARGET
+ * the client sets with IoTargetSet. DMF_ContinuousRequestTarget does the same and also keeps a
+ * stream of ContinuousRequestCount requests in flight, with input and output buffers from its
+ * own BufferPool children. Both run at DISPATCH_LEVEL unless PassiveLevel is set in the module
+ * attributes (completion callbacks then run on a work item). See docs/dmf/DMF_RequestTarget.md
+ * and docs/dmf/DMF_ContinuousRequestTarget.md. */
+
+/* ---- Enumerations ---- */
+typedef enum {
+    ContinuousRequestTarget_RequestType_Invalid = 0,
+    ContinuousRequestTarget_RequestType_InternalIoctl = 1,
+    ContinuousRequestTarget_RequestType_Ioctl = 2,
+    ContinuousRequestTarget_RequestType_Read = 3,
+    ContinuousRequestTarget_RequestType_Write = 4,
+} ContinuousRequestTarget_RequestType;
+
+/* What a stream completion does with its output buffer and its request. */
+typedef enum {
+    ContinuousRequestTarget_BufferDisposition_Invalid = 0,
+    /* The module takes the output buffer back; the request is sent again. */
+    ContinuousRequestTarget_BufferDisposition_ContinuousRequestTargetAndContinueStreaming = 1,
+    /* The module takes the output buffer back; this request's stream ends. */
+    ContinuousRequestTarget_BufferDisposition_ContinuousRequestTargetAndStopStreaming = 2,
+    /* The client keeps the output buffer (returns it with BufferPut); the request is sent again. */
+    ContinuousRequestTarget_BufferDisposition_ClientAndContinueStreaming = 3,
+    /* The client keeps the output buffer; this request's stream ends. */
+    ContinuousRequestTarget_BufferDisposition_ClientAndStopStreaming = 4,
+    ContinuousRequestTarget_BufferDisposition_Maximum = 5,
+} ContinuousRequestTarget_BufferDisposition;
+
+typedef enum {
+    ContinuousRequestTarget_CompletionOptions_Dispatch = 0,
+    ContinuousRequestTarget_CompletionOptions_Default = 0,
+    ContinuousRequestTarget_CompletionOptions_Passive = 1,
+    ContinuousRequestTarget_CompletionOptions_Maximum,
+} ContinuousRequestTarget_CompletionOptions;
+
+typedef enum {
+    /* The client starts and stops the stream (Start / StopAndWait). */
+    ContinuousRequestTarget_Mode_Manual = 0,
+    /* A parent module (DeviceInterfaceMultipleTarget) starts and stops it with its target. */
+    ContinuousRequestTarget_Mode_Automatic = 1,
+} ContinuousRequestTarget_ModeType;
+
+/* Opaque, pointer-sized ids of a sent request (for Cancel) and of a reusable request. Ids come
+ * from one process-wide counter: the first is 0x100, they only grow and are never reused. */
+typedef VOID *RequestTarget_DmfRequestCancel;
+typedef RequestTarget_DmfRequestCancel RequestTarget_DmfRequest;
+typedef VOID *RequestTarget_DmfRequestReuse;
+
+/* ---- Callbacks ---- */
+
+/* A single request completed. InputBufferBytesWritten / OutputBufferBytesRead depend on the
+ * request type (Ioctl: full input length and the target's count; Read: output only; Write:
+ * input only). Called exactly once per accepted send, with the handle of the module the client
+ * created; on a work item at PASSIVE_LEVEL for a passive module, in the completing context
+ * otherwise. No pnpkit lock is held. */
+typedef VOID EVT_DMF_RequestTarget_SendCompletion(DMFMODULE DmfModule, VOID *ClientRequestContext, VOID *InputBuffer,
+                                                  size_t InputBufferBytesWritten, VOID *OutputBuffer,
+                                                  size_t OutputBufferBytesRead, NTSTATUS CompletionStatus);
+typedef EVT_DMF_RequestTarget_SendCompletion EVT_DMF_ContinuousRequestTarget_SendCompletion;
+
+/* Fills a stream request's input buffer (zeroed, *InputBufferSize = BufferInputSize on entry).
+ * The client may lower *InputBufferSize; a larger value is a verifier stop. */
+typedef VOID EVT_DMF_ContinuousRequestTarget_BufferInput(DMFMODULE DmfModule, VOID *InputBuffer,
+                                                         size_t *InputBufferSize, VOID *ClientBufferContextInput);
+/* A stream request completed: the output buffer (NULL and 0 without output buffers) and the
+ * completion status. Returns what to do with the buffer and the request. */
+typedef ContinuousRequestTarget_BufferDisposition EVT_DMF_ContinuousRequestTarget_BufferOutput(
+    DMFMODULE DmfModule, VOID *OutputBuffer, size_t OutputBufferSize, VOID *ClientBufferContextOutput,
+    NTSTATUS CompletionStatus);
+
+/* ---- Configuration ---- */
+
+/* DMF_RequestTarget has no configuration. */
+DECLARE_DMF_MODULE_NO_CONFIG(RequestTarget)
+
+typedef struct {
+    /* Number of stream requests (0: no stream, single requests only). */
+    ULONG ContinuousRequestCount;
+    /* Buffers of the input and output pools (each pool exists only if its size is > 0). */
+    ULONG BufferCountInput;
+    ULONG BufferCountOutput;
+    /* Type of the stream requests. */
+    ContinuousRequestTarget_RequestType RequestType;
+    ULONG BufferInputSize;
+    ULONG BufferContextInputSize;
+    ULONG BufferOutputSize;
+    ULONG BufferContextOutputSize;
+    /* Output pool allocates when empty. */
+    BOOLEAN EnableLookAsideOutput;
+    POOL_TYPE PoolTypeInput;
+    POOL_TYPE PoolTypeOutput;
+    EVT_DMF_ContinuousRequestTarget_BufferInput *EvtContinuousRequestTargetBufferInput;
+    EVT_DMF_ContinuousRequestTarget_BufferOutput *EvtContinuousRequestTargetBufferOutput;
+    /* IOCTL code of the stream requests (Ioctl and InternalIoctl). */
+    ULONG ContinuousRequestTargetIoctl;
+    /* Static modules only: D0Exit stops the stream and D0Entry restarts it (not on the first
+     * power-up). */
+    BOOLEAN PurgeAndStartTargetInD0Callbacks;
+    BOOLEAN CancelAndResendRequestInD0Callbacks;
+    ContinuousRequestTarget_ModeType ContinuousRequestTargetMode;
+} DMF_CONFIG_ContinuousRequestTarget;
+
+DECLARE_DMF_MODULE(ContinuousRequestTarget)
+
+/* ---- Methods (both modules; IRQL <= DISPATCH_LEVEL unless stated) ----
+ * Send statuses: STATUS_INVALID_DEVICE_STATE (module not open or closing, no target, target
+ * refused the send), STATUS_INVALID_PARAMETER (RequestType not 1-4), the statuses of request
+ * creation and formatting. A refused send never calls the completion callback. The caller's
+ * buffers must stay valid until the completion callback. RequestTimeoutMilliseconds 0: none. */
+
+/* Sets the target; STATUS_INVALID_DEVICE_STATE when one is already set. */
+PNPKIT_API NTSTATUS DMF_RequestTarget_IoTargetSet(DMFMODULE DmfModule, WDFIOTARGET IoTarget);
+/* Clears the target (no target set is fine). */
+PNPKIT_API VOID DMF_RequestTarget_IoTargetClear(DMFMODULE DmfModule);
+/* The target (NULL when none), STATUS_INVALID_DEVICE_STATE when none is set. */
+PNPKIT_API NTSTATUS DMF_RequestTarget_Get(DMFMODULE DmfModule, WDFIOTARGET *IoTarget);
+PNPKIT_API NTSTATUS DMF_RequestTarget_Send(DMFMODULE DmfModule, VOID *RequestBuffer, size_t RequestLength,
+                                           VOID *ResponseBuffer, size_t ResponseLength,
+                                           ContinuousRequestTarget_RequestType RequestType, ULONG RequestIoctl,
+                                           ULONG RequestTimeoutMilliseconds,
+                                           EVT_DMF_RequestTarget_SendCompletion *EvtRequestTargetSingleAsynchronousRequest,
+                                           VOID *SingleAsynchronousRequestClientContext);
+/* As Send; with a non-NULL DmfRequestIdCancel the request gets an id for Cancel, written only
+ * once the send was accepted. */
+PNPKIT_API NTSTATUS DMF_RequestTarget_SendEx(DMFMODULE DmfModule, VOID *RequestBuffer, size_t RequestLength,
+                                             VOID *ResponseBuffer, size_t ResponseLength,
+                                             ContinuousRequestTarget_RequestType RequestType, ULONG RequestIoctl,
+                                             ULONG RequestTimeoutMilliseconds,
+                                             EVT_DMF_RequestTarget_SendCompletion *EvtRequestTargetSingleAsynchronousRequest,
+                                             VOID *SingleAsynchronousRequestClientContext,
+                                             RequestTarget_DmfRequestCancel *DmfRequestIdCancel);
+/* Sends and waits (PASSIVE_LEVEL; STATUS_INVALID_DEVICE_REQUEST above). Returns the completion
+ * status; *BytesWritten (optional) gets the transferred count on success, 0 on failure. */
+PNPKIT_API NTSTATUS DMF_RequestTarget_SendSynchronously(DMFMODULE DmfModule, VOID *RequestBuffer, size_t RequestLength,
+                                                        VOID *ResponseBuffer, size_t ResponseLength,
+                                                        ContinuousRequestTarget_RequestType RequestType,
+                                                        ULONG RequestIoctl, ULONG RequestTimeoutMilliseconds,
+                                                        size_t *BytesWritten);
+/* TRUE when the request was still outstanding and a cancel was delivered (its completion still
+ * runs); FALSE otherwise. */
+PNPKIT_API BOOLEAN DMF_RequestTarget_Cancel(DMFMODULE DmfModule, RequestTarget_DmfRequestCancel DmfRequestIdCancel);
+/* Creates a reusable request and returns its id. */
+PNPKIT_API NTSTATUS DMF_RequestTarget_ReuseCreate(DMFMODULE DmfModule, RequestTarget_DmfRequestReuse *DmfRequestIdReuse);
+/* SendEx on a reusable request; STATUS_OBJECTID_NOT_FOUND for an unknown or in-flight id. */
+PNPKIT_API NTSTATUS DMF_RequestTarget_ReuseSend(DMFMODULE DmfModule, RequestTarget_DmfRequestReuse DmfRequestIdReuse,
+                                                VOID *RequestBuffer, size_t RequestLength, VOID *ResponseBuffer,
+                                                size_t ResponseLength, ContinuousRequestTarget_RequestType RequestType,
+                                                ULONG RequestIoctl, ULONG RequestTimeoutMilliseconds,
+                                                EVT_DMF_RequestTarget_SendCompletion *EvtRequestTargetSingleAsynchronousRequest,
+                                                VOID *SingleAsynchronousRequestClientContext,
+                                                RequestTarget_DmfRequestCancel *DmfRequestIdCancel);
+/* Deletes an idle reusable request: TRUE; FALSE for an unknown or in-flight id. */
+PNPKIT_API BOOLEAN DMF_RequestTarget_ReuseDelete(DMFMODULE DmfModule, RequestTarget_DmfRequestReuse DmfRequestIdReuse);
+
+PNPKIT_API NTSTATUS DMF_ContinuousRequestTarget_IoTargetSet(DMFMODULE DmfModule, WDFIOTARGET IoTarget);
+/* STATUS_INVALID_DEVICE_STATE while the stream runs. */
+PNPKIT_API NTSTATUS DMF_ContinuousRequestTarget_IoTargetClear(DMFMODULE DmfModule);
+PNPKIT_API NTSTATUS DMF_ContinuousRequestTarget_Get(DMFMODULE DmfModule, WDFIOTARGET *IoTarget);
+PNPKIT_API NTSTATUS DMF_ContinuousRequestTarget_Send(
+    DMFMODULE DmfModule, VOID *RequestBuffer, size_t RequestLength, VOID *ResponseBuffer, size_t ResponseLength,
+    ContinuousRequestTarget_RequestType RequestType, ULONG RequestIoctl, ULONG RequestTimeoutMilliseconds,
+    EVT_DMF_ContinuousRequestTarget_SendCompletion *EvtContinuousRequestTargetSingleAsynchronousRequest,
+    VOID *SingleAsynchronousRequestClientContext);
+PNPKIT_API NTSTATUS DMF_ContinuousRequestTarget_SendEx(
+    DMFMODULE DmfModule, VOID *RequestBuffer, size_t RequestLength, VOID *ResponseBuffer, size_t ResponseLength,
+    ContinuousRequestTarget_RequestType RequestType, ULONG RequestIoctl, ULONG RequestTimeoutMilliseconds,
+    EVT_DMF_ContinuousRequestTarget_SendCompletion *EvtContinuousRequestTargetSingleAsynchronousRequest,
+    VOID *SingleAsynchronousRequestClientContext, RequestTarget_DmfRequestCancel *DmfRequestIdCancel);
+PNPKIT_API NTSTATUS DMF_ContinuousRequestTarget_SendSynchronously(
+    DMFMODULE DmfModule, VOID *RequestBuffer, size_t RequestLength, VOID *ResponseBuffer, size_t ResponseLength,
+    ContinuousRequestTarget_RequestType RequestType, ULONG RequestIoctl, ULONG RequestTimeoutMilliseconds,
+    size_t *BytesWritten);
+PNPKIT_API BOOLEAN DMF_ContinuousRequestTarget_Cancel(DMFMODULE DmfModule,
+                                                      RequestTarget_DmfRequestCancel DmfRequestIdCancel);
+PNPKIT_API NTSTATUS DMF_ContinuousRequestTarget_ReuseCreate(DMFMODULE DmfModule,
+                                                            RequestTarget_DmfRequestReuse *DmfRequestIdReuse);
+PNPKIT_API NTSTATUS DMF_ContinuousRequestTarget_ReuseSend(
+    DMFMODULE DmfModule, RequestTarget_DmfRequestReuse DmfRequestIdReuse, VOID *RequestBuffer, size_t RequestLength,
+    VOID *ResponseBuffer, size_t ResponseLength, ContinuousRequestTarget_RequestType RequestType, ULONG RequestIoctl,
+    ULONG RequestTimeoutMilliseconds,
+    EVT_DMF_ContinuousRequestTarget_SendCompletion *EvtContinuousRequestTargetSingleAsynchronousRequest,
+    VOID *SingleAsynchronousRequestClientContext, RequestTarget_DmfRequestCancel *DmfRequestIdCancel);
+PNPKIT_API BOOLEAN DMF_ContinuousRequestTarget_ReuseDelete(DMFMODULE DmfModule,
+                                                           RequestTarget_DmfRequestReuse DmfRequestIdReuse);
+/* Starts the stream: STATUS_INVALID_DEVICE_STATE unless stopped (or with no target);
+ * STATUS_INSUFFICIENT_RESOURCES when BufferInputSize > 0 and BufferCountInput <
+ * ContinuousRequestCount; on a failed send the sent requests are cancelled and waited for. */
+PNPKIT_API NTSTATUS DMF_ContinuousRequestTarget_Start(DMFMODULE DmfModule);
+/* Marks the stream stopping and cancels its requests (no wait). */
+PNPKIT_API VOID DMF_ContinuousRequestTarget_Stop(DMFMODULE DmfModule);
+/* Stop, then (at PASSIVE_LEVEL) waits on an event until every stream request has returned. */
+PNPKIT_API VOID DMF_ContinuousRequestTarget_StopAndWait(DMFMODULE DmfModule);
+/* Returns an output buffer the client kept (dispositions 3 and 4). */
+PNPKIT_API VOID DMF_ContinuousRequestTarget_BufferPut(DMFMODULE DmfModule, VOID *ClientBuffer);
+
+/* ---- Remarks ----
+ * - Clients cancel only through Cancel, never WdfRequestCancelSentRequest on the module's
+ *   requests. Cancel ids are process-wide: an id of another module instance returns FALSE.
+ * - Closing the module stops the stream, waits for single and reusable requests in flight,
+ *   and deletes reusable requests the client never deleted (verifier warning). */
+
 PNPKIT_END_DECLS
 
 #endif /* PNPKIT_DMF_H */

@@ -6,7 +6,12 @@
  * opened and started by the framework with its device; power transitions do not change it; when
  * the device is removed it moves to Closed (sends are refused with STATUS_INVALID_DEVICE_STATE)
  * and the requests sent to it are cancelled and waited for. Remote targets (WdfIoTargetCreate,
- * Open, Close, Stop, Start, Purge, removal callbacks) come with the I/O target work.
+ * Open, Close, Stop, Start, Purge, removal callbacks) are in the section at the end. A Stopped
+ * remote target holds the requests sent to it (delivered FIFO on Start); a Stopped local target
+ * refuses them with STATUS_INVALID_DEVICE_STATE (pnpkit: the local target has no hold list). A
+ * remote target sends through a device object of its own (WdfIoTargetWdmGetTargetDeviceObject
+ * still returns the real one), so a request sent to it needs one stack location more than the
+ * real device's stack.
  *
  * Formatting: the WdfIoTargetFormatRequestFor* functions write the next stack location of a
  * request's IRP for the target. For a driver-created request they allocate its IRP (or a deeper
@@ -84,6 +89,157 @@ PNPKIT_API NTSTATUS WdfIoTargetSendInternalIoctlSynchronously(WDFIOTARGET IoTarg
                                                               PWDF_MEMORY_DESCRIPTOR OutputBuffer,
                                                               PWDF_REQUEST_SEND_OPTIONS RequestOptions,
                                                               PULONG_PTR BytesReturned);
+
+/* =============================================================================================
+ * Remote I/O targets (iotarget_remote.c): creation, open, close, Start / Stop / Purge, removal
+ * notifications. See the spec (io.md section 1.3).
+ * ============================================================================================= */
+
+typedef enum _WDF_IO_TARGET_OPEN_TYPE {
+    WdfIoTargetOpenUndefined = 0,
+    WdfIoTargetOpenUseExistingDevice = 1,
+    WdfIoTargetOpenByName = 2,
+    WdfIoTargetOpenReopen = 3,
+    WdfIoTargetOpenLocalTargetByFile = 4,
+} WDF_IO_TARGET_OPEN_TYPE;
+
+typedef enum _WDF_IO_TARGET_SENT_IO_ACTION {
+    WdfIoTargetSentIoUndefined = 0,
+    WdfIoTargetCancelSentIo = 1,
+    WdfIoTargetWaitForSentIoToComplete = 2,
+    WdfIoTargetLeaveSentIoPending = 3,
+} WDF_IO_TARGET_SENT_IO_ACTION;
+
+typedef enum _WDF_IO_TARGET_PURGE_IO_ACTION {
+    WdfIoTargetPurgeIoUndefined = 0,
+    WdfIoTargetPurgeIoAndWait = 1,
+    WdfIoTargetPurgeIo = 2,
+} WDF_IO_TARGET_PURGE_IO_ACTION;
+
+/* Removal callbacks: on the PnP worker, PASSIVE_LEVEL, with a reference on the target held for
+ * the call (the callback may delete the target). */
+typedef NTSTATUS EVT_WDF_IO_TARGET_QUERY_REMOVE(WDFIOTARGET IoTarget);
+typedef EVT_WDF_IO_TARGET_QUERY_REMOVE *PFN_WDF_IO_TARGET_QUERY_REMOVE;
+typedef VOID EVT_WDF_IO_TARGET_REMOVE_CANCELED(WDFIOTARGET IoTarget);
+typedef EVT_WDF_IO_TARGET_REMOVE_CANCELED *PFN_WDF_IO_TARGET_REMOVE_CANCELED;
+typedef VOID EVT_WDF_IO_TARGET_REMOVE_COMPLETE(WDFIOTARGET IoTarget);
+typedef EVT_WDF_IO_TARGET_REMOVE_COMPLETE *PFN_WDF_IO_TARGET_REMOVE_COMPLETE;
+
+typedef struct _WDF_IO_TARGET_OPEN_PARAMS {
+    ULONG Size;
+    WDF_IO_TARGET_OPEN_TYPE Type;
+    PFN_WDF_IO_TARGET_QUERY_REMOVE EvtIoTargetQueryRemove;
+    PFN_WDF_IO_TARGET_REMOVE_CANCELED EvtIoTargetRemoveCanceled;
+    PFN_WDF_IO_TARGET_REMOVE_COMPLETE EvtIoTargetRemoveComplete;
+    PDEVICE_OBJECT TargetDeviceObject;   /* UseExistingDevice */
+    PFILE_OBJECT TargetFileObject;       /* UseExistingDevice (needed with removal callbacks) */
+    UNICODE_STRING TargetDeviceName;     /* ByName: a device name or a symbolic link */
+    ACCESS_MASK DesiredAccess;
+    ULONG ShareAccess;
+    ULONG FileAttributes;
+    ULONG CreateDisposition;
+    ULONG CreateOptions;
+    PVOID EaBuffer;
+    ULONG EaBufferLength;
+    PLONGLONG AllocationSize;
+    ULONG FileInformation;               /* out: not filled by pnpkit */
+    UNICODE_STRING FileName;             /* LocalTargetByFile (the older size ends before it) */
+} WDF_IO_TARGET_OPEN_PARAMS, *PWDF_IO_TARGET_OPEN_PARAMS;
+
+/* The older size accepted by WdfIoTargetOpen (the fields from FileName on read as zero). */
+#define WDF_IO_TARGET_OPEN_PARAMS_SIZE_V1_7 ((ULONG)__builtin_offsetof(WDF_IO_TARGET_OPEN_PARAMS, FileName))
+
+static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_EXISTING_DEVICE(PWDF_IO_TARGET_OPEN_PARAMS Params,
+                                                                  PDEVICE_OBJECT DeviceObject)
+{
+    __builtin_memset(Params, 0, sizeof(*Params));
+    Params->Size = sizeof(*Params);
+    Params->Type = WdfIoTargetOpenUseExistingDevice;
+    Params->TargetDeviceObject = DeviceObject;
+}
+
+static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_CREATE_BY_NAME(PWDF_IO_TARGET_OPEN_PARAMS Params,
+                                                                 PCUNICODE_STRING TargetDeviceName,
+                                                                 ACCESS_MASK DesiredAccess)
+{
+    __builtin_memset(Params, 0, sizeof(*Params));
+    Params->Size = sizeof(*Params);
+    Params->Type = WdfIoTargetOpenByName;
+    Params->TargetDeviceName = *TargetDeviceName;
+    Params->DesiredAccess = DesiredAccess;
+    Params->CreateOptions = FILE_NON_DIRECTORY_FILE;
+}
+
+static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_BY_NAME(PWDF_IO_TARGET_OPEN_PARAMS Params,
+                                                               PCUNICODE_STRING TargetDeviceName,
+                                                               ACCESS_MASK DesiredAccess)
+{
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_CREATE_BY_NAME(Params, TargetDeviceName, DesiredAccess);
+    Params->CreateDisposition = FILE_OPEN;
+}
+
+static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_REOPEN(PWDF_IO_TARGET_OPEN_PARAMS Params)
+{
+    __builtin_memset(Params, 0, sizeof(*Params));
+    Params->Size = sizeof(*Params);
+    Params->Type = WdfIoTargetOpenReopen;
+}
+
+/* Creates a remote target of Device, in state Closed until opened. Attributes (optional): the
+ * parent must have Device as an ancestor (default: Device). The caller owns the creation
+ * reference (WdfObjectDelete closes and deletes it); it is deleted with its device.
+ * STATUS_INVALID_PARAMETER (NULL IoTarget), STATUS_INVALID_HANDLE (bad Device),
+ * STATUS_INVALID_DEVICE_REQUEST (parent not under Device; above PASSIVE_LEVEL),
+ * STATUS_INSUFFICIENT_RESOURCES. PASSIVE_LEVEL. */
+PNPKIT_API NTSTATUS WdfIoTargetCreate(WDFDEVICE Device, PWDF_OBJECT_ATTRIBUTES IoTargetAttributes,
+                                      WDFIOTARGET *IoTarget);
+/* Opens a remote target (see the open sequence in the spec); on success it is Started.
+ * ByName opens a device interface link (PnpkitOpenDeviceInterface with DesiredAccess and
+ * ShareAccess) or a device name (IoGetDeviceObjectPointer). UseExistingDevice references the
+ * device and file objects given. Reopen repeats the last ByName open. LocalTargetByFile is not
+ * built (STATUS_NOT_IMPLEMENTED).
+ * STATUS_INFO_LENGTH_MISMATCH (Size), STATUS_INVALID_PARAMETER (NULL params, bad Type, missing
+ * name / device, callbacks without a file object), STATUS_INVALID_DEVICE_REQUEST (Reopen
+ * without a previous ByName open; the local target; above PASSIVE_LEVEL),
+ * STATUS_INVALID_DEVICE_STATE (Deleted, open or opening), STATUS_OBJECT_NAME_NOT_FOUND, the
+ * create's status, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_HANDLE. PASSIVE_LEVEL. */
+PNPKIT_API NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PARAMS OpenParams);
+/* Closes: requests held in the target complete with STATUS_WDF_DEVICE_REMOVED_NOT_SENT, sent
+ * requests (IGNORE_TARGET_STATE ones too) are cancelled and waited for, then the file and the
+ * device are released. Close ends in Closed and unregisters the removal
+ * notification; CloseForQueryRemove ends in ClosedForQueryRemove, keeping the registration and
+ * the open parameters for a Reopen. Waits for an open in progress. A bad handle is a verifier
+ * stop. Must not be called from a completion routine of a request sent to this target.
+ * PASSIVE_LEVEL. */
+PNPKIT_API VOID WdfIoTargetClose(WDFIOTARGET IoTarget);
+PNPKIT_API VOID WdfIoTargetCloseForQueryRemove(WDFIOTARGET IoTarget);
+/* Stopped or Purged -> Started. STATUS_INVALID_DEVICE_STATE for a Deleted, closed or never
+ * opened target; STATUS_INVALID_DEVICE_REQUEST above DISPATCH_LEVEL; STATUS_INVALID_HANDLE.
+ * IRQL <= DISPATCH_LEVEL. */
+PNPKIT_API NTSTATUS WdfIoTargetStart(WDFIOTARGET IoTarget);
+/* -> Stopped: new sends are held (remote targets). Action: CancelSentIo cancels and waits,
+ * WaitForSentIoToComplete waits (both PASSIVE_LEVEL), LeaveSentIoPending (IRQL <=
+ * DISPATCH_LEVEL) does neither; IGNORE_TARGET_STATE and SEND_AND_FORGET requests are neither
+ * cancelled nor waited for, held ones stay held. Ignored (verifier report) on a closed or
+ * deleted target or with a bad action. Not from a completion routine of this target's requests
+ * when it waits. */
+PNPKIT_API VOID WdfIoTargetStop(WDFIOTARGET IoTarget, WDF_IO_TARGET_SENT_IO_ACTION Action);
+/* -> Purged: held requests complete with STATUS_CANCELLED, sent requests are cancelled, and
+ * waited for with PurgeIoAndWait (PASSIVE_LEVEL; PurgeIo: IRQL <= DISPATCH_LEVEL). Sends are
+ * refused with STATUS_INVALID_DEVICE_STATE until Start. Ignored (verifier report) on a closed
+ * or deleted target or with a bad action. */
+PNPKIT_API VOID WdfIoTargetPurge(WDFIOTARGET IoTarget, WDF_IO_TARGET_PURGE_IO_ACTION Action);
+
+/* Reads into / writes from a buffer synchronously (PASSIVE_LEVEL), as
+ * WdfIoTargetSendIoctlSynchronously does for IOCTLs. BytesRead / BytesWritten optional. */
+PNPKIT_API NTSTATUS WdfIoTargetSendReadSynchronously(WDFIOTARGET IoTarget, WDFREQUEST Request,
+                                                     PWDF_MEMORY_DESCRIPTOR OutputBuffer, PLONGLONG DeviceOffset,
+                                                     PWDF_REQUEST_SEND_OPTIONS RequestOptions,
+                                                     PULONG_PTR BytesRead);
+PNPKIT_API NTSTATUS WdfIoTargetSendWriteSynchronously(WDFIOTARGET IoTarget, WDFREQUEST Request,
+                                                      PWDF_MEMORY_DESCRIPTOR InputBuffer, PLONGLONG DeviceOffset,
+                                                      PWDF_REQUEST_SEND_OPTIONS RequestOptions,
+                                                      PULONG_PTR BytesWritten);
 
 PNPKIT_END_DECLS
 

@@ -52,6 +52,8 @@ NTSTATUS wdf_target_create_local(wdf_device *dev, wdf_iotarget **out)
     t->local = true;
     pk_lock_init(&t->lock);
     InitializeListHead(&t->sent);
+    InitializeListHead(&t->sent_ignore);
+    InitializeListHead(&t->held);
     KeInitializeEvent(&t->sent_empty, NotificationEvent, FALSE);
     /* The framework opens and starts the local target with its device. */
     t->state = WdfIoTargetStarted;
@@ -64,36 +66,58 @@ NTSTATUS wdf_target_create_local(wdf_device *dev, wdf_iotarget **out)
 
 NTSTATUS wdf_target_begin_send(wdf_iotarget *t, wdf_request *r, ULONG flags, bool untracked)
 {
+    bool ignore = (flags & WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE) != 0;
+    bool pass = ignore || untracked;
     WDF_IO_TARGET_STATE state;
+    bool hold;
 
     pk_lock_acquire(&t->lock);
     state = t->state;
-    /* Started delivers. IGNORE_TARGET_STATE also delivers when Stopped or Purged, never once the
-     * target is closed or deleted. A Stopped remote target will hold requests instead of
-     * refusing them: that is where the I/O target work adds its held list. */
-    if (state != WdfIoTargetStarted &&
-        !((flags & WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE) &&
-          (state == WdfIoTargetStopped || state == WdfIoTargetPurged))) {
+    /* Started delivers. A Stopped remote target accepts the request: its hold device
+     * (iotarget_remote.c) holds it until Start, close, purge, cancel or timeout (a Stopped local
+     * target refuses). IGNORE_TARGET_STATE also delivers when Stopped or Purged, and while a
+     * remote target closes (the removing phase: open_state still Open), never once it is
+     * closed or deleted. */
+    hold = t->hold_device && state == WdfIoTargetStopped && !pass;
+    if (state != WdfIoTargetStarted && !hold &&
+        !(ignore && (state == WdfIoTargetStopped || state == WdfIoTargetPurged ||
+                     (t->hold_device && t->open_state == WDF_TARGET_OPEN_OPEN && state != WdfIoTargetDeleted)))) {
         pk_lock_release(&t->lock);
         return STATUS_INVALID_DEVICE_STATE;
     }
+    if (t->hold_device && r->irp)
+        r->irp->Tail.Overlay.DriverContext[3] = pass ? WDF_TARGET_PASS_MARK : NULL;
     if (!untracked) {
-        InsertTailList(&t->sent, &r->target_link);
+        /* IGNORE_TARGET_STATE requests on their own list: Stop neither cancels nor waits for
+         * them, a close does both. */
+        InsertTailList(ignore ? &t->sent_ignore : &t->sent, &r->target_link);
         r->target_tracked = true;
         t->sent_count++;
+        if (ignore)
+            t->ignore_count++;
     }
     pk_lock_release(&t->lock);
     return STATUS_SUCCESS;
+}
+
+static bool on_list(PLIST_ENTRY head, PLIST_ENTRY entry)
+{
+    for (PLIST_ENTRY e = head->Flink; e != head; e = e->Flink)
+        if (e == entry)
+            return true;
+    return false;
 }
 
 void wdf_target_end_send(wdf_iotarget *t, wdf_request *r)
 {
     pk_lock_acquire(&t->lock);
     if (r->target_tracked) {
+        if (t->ignore_count && on_list(&t->sent_ignore, &r->target_link))
+            t->ignore_count--;
         RemoveEntryList(&r->target_link);
         r->target_tracked = false;
         t->sent_count--;
-        if (t->sent_count == 0 && t->waiters)
+        if (t->waiters)
             KeSetEvent(&t->sent_empty, IO_NO_INCREMENT, FALSE);
     }
     pk_lock_release(&t->lock);
@@ -101,7 +125,7 @@ void wdf_target_end_send(wdf_iotarget *t, wdf_request *r)
 
 #define CANCEL_BATCH 32
 
-void wdf_target_cancel_sent(wdf_iotarget *t)
+static void cancel_list(wdf_iotarget *t, PLIST_ENTRY head)
 {
     uint32_t epoch;
 
@@ -113,10 +137,12 @@ void wdf_target_cancel_sent(wdf_iotarget *t)
         int n = 0;
 
         pk_lock_acquire(&t->lock);
-        for (PLIST_ENTRY e = t->sent.Flink; e != &t->sent && n < CANCEL_BATCH; e = e->Flink) {
+        for (PLIST_ENTRY e = head->Flink; e != head && n < CANCEL_BATCH; e = e->Flink) {
             wdf_request *r = CONTAINING_RECORD(e, wdf_request, target_link);
             if (r->cancel_epoch == epoch)
                 continue;
+            if (t->held_count && wdf_target_irp_held(t, r->irp))
+                continue; /* held, not sent: Stop leaves it held */
             r->cancel_epoch = epoch;
             pk_object_reference(&r->header);
             batch[n++] = r;
@@ -131,11 +157,30 @@ void wdf_target_cancel_sent(wdf_iotarget *t)
     }
 }
 
-void wdf_target_wait_sent(wdf_iotarget *t)
+void wdf_target_cancel_sent(wdf_iotarget *t) { cancel_list(t, &t->sent); }
+
+void wdf_target_cancel_tracked(wdf_iotarget *t, bool all)
+{
+    cancel_list(t, &t->sent);
+    if (all)
+        cancel_list(t, &t->sent_ignore);
+}
+
+bool wdf_target_irp_held(wdf_iotarget *t, PIRP irp)
+{
+    for (PLIST_ENTRY e = t->held.Flink; e && e != &t->held; e = e->Flink)
+        if (CONTAINING_RECORD(e, IRP, Tail.Overlay.ListEntry) == irp)
+            return true;
+    return false;
+}
+
+void wdf_target_wait_sent(wdf_iotarget *t) { wdf_target_wait_tracked(t, false); }
+
+void wdf_target_wait_tracked(wdf_iotarget *t, bool all)
 {
     for (;;) {
         pk_lock_acquire(&t->lock);
-        if (t->sent_count == 0) {
+        if (t->sent_count == (all ? 0 : t->held_count + t->ignore_count)) {
             pk_lock_release(&t->lock);
             return;
         }
@@ -156,8 +201,8 @@ void wdf_target_close_for_removal(wdf_iotarget *t)
     pk_lock_acquire(&t->lock);
     pk_store_release(&t->state, WdfIoTargetClosed);
     pk_lock_release(&t->lock);
-    wdf_target_cancel_sent(t);
-    wdf_target_wait_sent(t);
+    wdf_target_cancel_tracked(t, true);
+    wdf_target_wait_tracked(t, true);
 }
 
 /* ---- Public accessors ---- */
@@ -186,6 +231,40 @@ static WDF_IO_TARGET_STATE target_state(wdf_iotarget *t)
 
 TARGET_GETTER(WdfIoTargetGetState, WDF_IO_TARGET_STATE, target_state(t))
 TARGET_GETTER(WdfIoTargetGetDevice, WDFDEVICE, (WDFDEVICE)pk_object_handle(&t->device->header))
-TARGET_GETTER(WdfIoTargetWdmGetTargetDeviceObject, PDEVICE_OBJECT, t->target_device)
-TARGET_GETTER(WdfIoTargetWdmGetTargetPhysicalDevice, PDEVICE_OBJECT, t->target_pdo)
-TARGET_GETTER(WdfIoTargetWdmGetTargetFileObject, PFILE_OBJECT, t->target_file)
+static PDEVICE_OBJECT target_device_of(wdf_iotarget *t)
+{
+    PDEVICE_OBJECT d;
+
+    if (!t->hold_device)
+        return t->target_device;
+    pk_lock_acquire(&t->lock);
+    d = t->open_state == WDF_TARGET_OPEN_OPEN ? t->real_device : NULL;
+    pk_lock_release(&t->lock);
+    return d;
+}
+
+static PDEVICE_OBJECT target_pdo_of(wdf_iotarget *t)
+{
+    PDEVICE_OBJECT d;
+
+    if (!t->hold_device)
+        return t->target_pdo;
+    pk_lock_acquire(&t->lock);
+    d = t->open_state == WDF_TARGET_OPEN_OPEN ? t->target_pdo : NULL;
+    pk_lock_release(&t->lock);
+    return d;
+}
+
+static PFILE_OBJECT target_file_of(wdf_iotarget *t)
+{
+    PFILE_OBJECT f;
+
+    pk_lock_acquire(&t->lock);
+    f = t->hold_device ? t->real_file : t->target_file;
+    pk_lock_release(&t->lock);
+    return f;
+}
+
+TARGET_GETTER(WdfIoTargetWdmGetTargetDeviceObject, PDEVICE_OBJECT, target_device_of(t))
+TARGET_GETTER(WdfIoTargetWdmGetTargetPhysicalDevice, PDEVICE_OBJECT, target_pdo_of(t))
+TARGET_GETTER(WdfIoTargetWdmGetTargetFileObject, PFILE_OBJECT, target_file_of(t))

@@ -483,11 +483,39 @@ struct wdf_iotarget {
     pk_lock lock;                   /* protects state, sent, sent_count, waiters */
     WDF_IO_TARGET_STATE state;
     LIST_ENTRY sent;                /* wdf_request.target_link */
+    LIST_ENTRY sent_ignore;         /* the same, for IGNORE_TARGET_STATE sends */
+    uint32_t ignore_count;          /* entries of sent_ignore (counted in sent_count too) */
     uint32_t sent_count;
     uint32_t waiters;
     uint32_t cancel_epoch;          /* numbers the cancel passes */
     KEVENT sent_empty;              /* set when sent_count drops to 0 with waiters */
+    /* Remote targets (iotarget_remote.c). lock protects open_state and the fields below that
+     * the notification callbacks read; open/close are serialised by open_state and open_done. */
+    PDEVICE_OBJECT real_device;     /* referenced while open: where the hold device sends */
+    PFILE_OBJECT real_file;         /* a remote target's file while open (its target_file stays
+                                     * NULL: the hold device puts real_file in the stack location
+                                     * when it forwards, so a format never races a reopen) */
+    PDRIVER_OBJECT hold_driver;     /* the remote target's own driver and device (target_device): */
+    PDEVICE_OBJECT hold_device;     /* it forwards requests, or holds them while Stopped */
+    LIST_ENTRY held;                /* held IRPs (Tail.Overlay.ListEntry), FIFO; lock */
+    uint32_t held_count;            /* lock; counted in sent_count too */
+    uint8_t open_state;             /* WDF_TARGET_OPEN_CLOSED / _OPENING / _OPEN */
+    uint8_t file_kind;              /* how target_file is released (iotarget_remote.c) */
+    bool ever_opened_by_name;       /* the last open was ByName: Reopen allowed */
+    KEVENT open_done;               /* set while no open is in progress */
+    PVOID notify_entry;             /* the target-device notification registration, or NULL */
+    PFILE_OBJECT notify_file;       /* referenced: the file object it was registered on */
+    PFN_WDF_IO_TARGET_QUERY_REMOVE evt_query_remove;
+    PFN_WDF_IO_TARGET_REMOVE_CANCELED evt_remove_canceled;
+    PFN_WDF_IO_TARGET_REMOVE_COMPLETE evt_remove_complete;
+    UNICODE_STRING open_name;       /* owned copy of the last ByName name */
+    ACCESS_MASK open_access;
+    ULONG open_share, open_disposition, open_options;
 };
+
+#define WDF_TARGET_OPEN_CLOSED 0
+#define WDF_TARGET_OPEN_OPENING 1
+#define WDF_TARGET_OPEN_OPEN 2
 
 NTSTATUS wdf_target_reference(WDFIOTARGET handle, const char *api, wdf_iotarget **out);
 /* Creates and starts dev's local target (WdfDeviceCreate). */
@@ -498,9 +526,19 @@ NTSTATUS wdf_target_begin_send(wdf_iotarget *t, wdf_request *r, ULONG flags, boo
 void wdf_target_end_send(wdf_iotarget *t, wdf_request *r);
 /* Cancels every tracked request, then (wait) waits until none is left. PASSIVE_LEVEL for wait. */
 void wdf_target_cancel_sent(wdf_iotarget *t);
+/* Cancels the tracked requests: IGNORE_TARGET_STATE ones too when all (a close). */
+void wdf_target_cancel_tracked(wdf_iotarget *t, bool all);
 void wdf_target_wait_sent(wdf_iotarget *t);
+/* Waits until no tracked request is left, held ones included (all), or until every tracked
+ * request left is held (!all: what wdf_target_wait_sent does). */
+void wdf_target_wait_tracked(wdf_iotarget *t, bool all);
 /* The removal of the device: Closed, sent requests cancelled and waited for. */
 void wdf_target_close_for_removal(wdf_iotarget *t);
+/* Whether irp is held in t (t->lock held). */
+bool wdf_target_irp_held(wdf_iotarget *t, PIRP irp);
+/* Marker in Tail.Overlay.DriverContext[3] of an IRP sent to a remote target: deliver whatever
+ * the state (IGNORE_TARGET_STATE, SEND_AND_FORGET). */
+#define WDF_TARGET_PASS_MARK ((PVOID)(uintptr_t)0x7A55)
 
 /* Sends r (request_send.c): the machinery under WdfRequestSend, for the synchronous helpers.
  * Consumes one reference of the caller's on r (see request_send.c). */

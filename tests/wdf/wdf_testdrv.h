@@ -853,8 +853,8 @@ static VOID wt_created(HSWDEVICE h, HRESULT result, PVOID ctx, PCWSTR id)
     KeSetEvent(&w->done, IO_NO_INCREMENT, FALSE);
 }
 
-/* Creates SWD\WT\<name> (hardware id WT\DEV) and waits until it started (or failed). */
-static WT_UNUSED HSWDEVICE wt_device_create(PCWSTR name, DEVINST *devinst)
+/* Creates SWD\WT\<name> with the given hardware ids and waits until it started (or failed). */
+static WT_UNUSED HSWDEVICE wt_device_create_with_ids(PCWSTR name, PCZZWSTR hwids, DEVINST *devinst)
 {
     SW_DEVICE_CREATE_INFO info;
     HSWDEVICE h = NULL;
@@ -863,7 +863,7 @@ static WT_UNUSED HSWDEVICE wt_device_create(PCWSTR name, DEVINST *devinst)
     memset(&info, 0, sizeof(info));
     info.cbSize = sizeof(info);
     info.pszInstanceId = name;
-    info.pszzHardwareIds = WT_HWID;
+    info.pszzHardwareIds = hwids;
     KeInitializeEvent(&w.done, NotificationEvent, FALSE);
     assert_int_equal(SwDeviceCreate(u"WT", u"HTREE\\ROOT\\0", &info, 0, NULL, wt_created, &w, &h), S_OK);
     pk_test_wait_event(&w.done);
@@ -876,6 +876,12 @@ static WT_UNUSED HSWDEVICE wt_device_create(PCWSTR name, DEVINST *devinst)
         assert_int_equal(CM_Locate_DevNodeW(devinst, id, 0), CR_SUCCESS);
     }
     return h;
+}
+
+/* Creates SWD\WT\<name> (hardware id WT\DEV) and waits until it started (or failed). */
+static WT_UNUSED HSWDEVICE wt_device_create(PCWSTR name, DEVINST *devinst)
+{
+    return wt_device_create_with_ids(name, WT_HWID, devinst);
 }
 
 static WT_UNUSED void wt_device_close(HSWDEVICE h)

@@ -1,0 +1,207 @@
+/* Stress of a remote I/O target: sender threads send asynchronous and synchronous requests
+ * (completed inline, later, or never: then cancelled or timed out) while the main thread stops,
+ * starts, purges, closes and reopens the target, query-removes its device with a veto (the
+ * default close for the query-remove and reopen on the cancel) and finally surprise-removes it.
+ * Every accepted send completes exactly once, refused sends never complete, and every object
+ * is gone at the end (the harness checks live objects). Meant for TSan as well. */
+#include "wdf_testdrv.h"
+
+#include <pnpkit/cfgmgr32.h>
+#include <pnpkit/sim.h>
+
+DEFINE_GUID(STRESS_GUID, 0x7d2a6b1e, 0x1f0a, 0x4c55, 0x9a, 0x11, 0x2b, 0x3c, 0x4d, 0x5e, 0x6f, 0x71);
+#define TGT_HWID u"WT\\TGT\0"
+#define SENDERS 4
+
+static NTSTATUS tgt_entry(PDRIVER_OBJECT d, PUNICODE_STRING p)
+{
+    wtw_install(d, wtw_add1);
+    return STATUS_SUCCESS;
+}
+
+static WDFIOTARGET target;
+static WCHAR link_buf[512];
+static UNICODE_STRING link_name;
+static volatile bool stop_senders;
+static volatile LONG accepted, completed, refused, sync_done_count, twice;
+
+typedef struct sender {
+    int index;
+    uint32_t rng;
+    WDFREQUEST request;
+    WDFMEMORY in, out;
+    char inbuf[8], outbuf[8];
+    volatile LONG calls;
+    KEVENT done;
+} sender;
+
+static sender senders[SENDERS];
+
+static void on_done(WDFREQUEST request, WDFIOTARGET t, PWDF_REQUEST_COMPLETION_PARAMS params, WDFCONTEXT context)
+{
+    sender *s = context;
+    if (InterlockedIncrement(&s->calls) != 1)
+        InterlockedIncrement(&twice);
+    InterlockedIncrement(&completed);
+    KeSetEvent(&s->done, IO_NO_INCREMENT, FALSE);
+}
+
+static void *sender_main(void *arg)
+{
+    sender *s = arg;
+    static const ULONG codes[3] = { WT_IOCTL_ECHO, WT_IOCTL_LATER, WT_IOCTL_NEVER };
+
+    while (!__atomic_load_n(&stop_senders, __ATOMIC_ACQUIRE)) {
+        uint32_t x = pk_test_rand(&s->rng);
+        ULONG code = codes[x % 3];
+        WDF_REQUEST_SEND_OPTIONS o;
+        WDF_REQUEST_REUSE_PARAMS rp;
+        bool timeout = (x >> 4) & 1;
+
+        if (((x >> 8) & 7) == 0) {
+            /* A synchronous send with a timeout. */
+            WDF_MEMORY_DESCRIPTOR in;
+            char b[4] = "syn";
+            WDF_MEMORY_DESCRIPTOR_INIT_BUFFER(&in, b, sizeof(b));
+            WDF_REQUEST_SEND_OPTIONS_INIT(&o, 0);
+            WDF_REQUEST_SEND_OPTIONS_SET_TIMEOUT(&o, WDF_REL_TIMEOUT_IN_MS(3));
+            (void)WdfIoTargetSendIoctlSynchronously(target, NULL, code, &in, NULL, &o, NULL);
+            InterlockedIncrement(&sync_done_count);
+            continue;
+        }
+        WDF_REQUEST_REUSE_PARAMS_INIT(&rp, WDF_REQUEST_REUSE_NO_FLAGS, STATUS_SUCCESS);
+        assert_int_equal(WdfRequestReuse(s->request, &rp), STATUS_SUCCESS);
+        if (!NT_SUCCESS(WdfIoTargetFormatRequestForIoctl(target, s->request, code, s->in, NULL, s->out, NULL))) {
+            usleep(100);
+            continue;
+        }
+        s->calls = 0;
+        KeClearEvent(&s->done);
+        WdfRequestSetCompletionRoutine(s->request, on_done, s);
+        WDF_REQUEST_SEND_OPTIONS_INIT(&o, 0);
+        if (timeout)
+            WDF_REQUEST_SEND_OPTIONS_SET_TIMEOUT(&o, WDF_REL_TIMEOUT_IN_MS(1 + (x >> 12) % 4));
+        if (!WdfRequestSend(s->request, target, &o)) {
+            InterlockedIncrement(&refused);
+            assert_int_equal(s->calls, 0);
+            usleep(100);
+            continue;
+        }
+        InterlockedIncrement(&accepted);
+        if (!timeout) {
+            usleep((x >> 16) % 2000);
+            (void)WdfRequestCancelSentRequest(s->request);
+        }
+        pk_test_wait_event(&s->done);
+        assert_int_equal(s->calls, 1);
+    }
+    return NULL;
+}
+
+static void reopen(void)
+{
+    WDF_IO_TARGET_OPEN_PARAMS p;
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_BY_NAME(&p, &link_name, GENERIC_READ | GENERIC_WRITE);
+    assert_int_equal(WdfIoTargetOpen(target, &p), STATUS_SUCCESS);
+}
+
+static void senders_survive_stop_start_purge_close_reopen_query_remove_and_surprise_removal(void **state)
+{
+    HSWDEVICE src_h, tgt_h;
+    DEVINST src_dn, tgt_dn;
+    pk_test_threads th[SENDERS];
+    uint32_t rng = 12345;
+    uint64_t end;
+
+    pk_test_capture_verifier();
+    wt_reset();
+    wt_cfg[0].name = "src";
+    wt_register_wdf(0, WT_FUNCTION);
+    wtw_cfg[1].name = "tgt";
+    wtw_cfg[1].iface = &STRESS_GUID;
+    assert_int_equal(PnpkitDriverRegister(wtw_services[1], tgt_entry, TGT_HWID), STATUS_SUCCESS);
+    wtw_registered[1] = true;
+    wtw_start_worker();
+    src_h = wt_device_create(u"src", &src_dn);
+    tgt_h = wt_device_create_with_ids(u"tgt", TGT_HWID, &tgt_dn);
+    assert_true(wt_link(&STRESS_GUID, link_buf, 512));
+    RtlInitUnicodeString(&link_name, link_buf);
+    assert_int_equal(WdfIoTargetCreate(wt_st[0].device, WDF_NO_OBJECT_ATTRIBUTES, &target), STATUS_SUCCESS);
+    reopen();
+
+    stop_senders = false;
+    accepted = completed = refused = sync_done_count = twice = 0;
+    for (int i = 0; i < SENDERS; i++) {
+        sender *s = &senders[i];
+        memset(s, 0, sizeof(*s));
+        s->index = i;
+        s->rng = 77u + (uint32_t)i * 1013u;
+        KeInitializeEvent(&s->done, NotificationEvent, FALSE);
+        assert_int_equal(WdfRequestCreate(NULL, target, &s->request), STATUS_SUCCESS);
+        assert_int_equal(WdfMemoryCreatePreallocated(NULL, s->inbuf, sizeof(s->inbuf), &s->in), STATUS_SUCCESS);
+        assert_int_equal(WdfMemoryCreatePreallocated(NULL, s->outbuf, sizeof(s->outbuf), &s->out), STATUS_SUCCESS);
+    }
+    for (int i = 0; i < SENDERS; i++)
+        pk_test_threads_start(&th[i], 1, sender_main, &senders[i]);
+
+    end = pk_test_now_ms() + 1500;
+    PnpkitSimVetoQueryRemove(tgt_dn, TRUE);
+    while (pk_test_now_ms() < end) {
+        switch (pk_test_rand(&rng) % 5) {
+        case 0:
+            WdfIoTargetStop(target, WdfIoTargetLeaveSentIoPending);
+            usleep(500);
+            assert_int_equal(WdfIoTargetStart(target), STATUS_SUCCESS);
+            break;
+        case 1:
+            WdfIoTargetStop(target, WdfIoTargetCancelSentIo);
+            assert_int_equal(WdfIoTargetStart(target), STATUS_SUCCESS);
+            break;
+        case 2:
+            WdfIoTargetPurge(target, WdfIoTargetPurgeIoAndWait);
+            usleep(200);
+            assert_int_equal(WdfIoTargetStart(target), STATUS_SUCCESS);
+            break;
+        case 3:
+            /* Vetoed by the stack: closed for the query-remove, then reopened by default. */
+            assert_int_equal(CM_Query_And_Remove_SubTreeW(tgt_dn, NULL, NULL, 0, 0), CR_REMOVE_VETOED);
+            PnpkitSimWaitIdle();
+            assert_int_equal(WdfIoTargetGetState(target), WdfIoTargetStarted);
+            break;
+        default:
+            WdfIoTargetClose(target);
+            usleep(200);
+            reopen();
+            break;
+        }
+        usleep(300);
+    }
+    PnpkitSimVetoQueryRemove(tgt_dn, FALSE);
+    /* Surprise removal: the default RemoveComplete closes the target. */
+    assert_int_equal(PnpkitSimSurpriseRemove(tgt_dn), STATUS_SUCCESS);
+    PnpkitSimWaitIdle();
+    assert_int_equal(WdfIoTargetGetState(target), WdfIoTargetClosed);
+    __atomic_store_n(&stop_senders, true, __ATOMIC_RELEASE);
+    for (int i = 0; i < SENDERS; i++)
+        pk_test_threads_join(&th[i]);
+
+    assert_int_equal(__atomic_load_n(&twice, __ATOMIC_ACQUIRE), 0);
+    assert_int_equal(__atomic_load_n(&accepted, __ATOMIC_ACQUIRE), __atomic_load_n(&completed, __ATOMIC_ACQUIRE));
+    assert_true(__atomic_load_n(&accepted, __ATOMIC_ACQUIRE) > 0);
+    print_message("accepted %ld refused %ld sync %ld\n", (long)__atomic_load_n(&accepted, __ATOMIC_ACQUIRE),
+                  (long)__atomic_load_n(&refused, __ATOMIC_ACQUIRE),
+                  (long)__atomic_load_n(&sync_done_count, __ATOMIC_ACQUIRE));
+    for (int i = 0; i < SENDERS; i++) {
+        WdfObjectDelete(senders[i].request);
+        WdfObjectDelete(senders[i].in);
+        WdfObjectDelete(senders[i].out);
+    }
+    WdfObjectDelete(target);
+    wtw_flush_never();
+    wt_device_close(tgt_h);
+    wt_device_close(src_h);
+    wt_teardown();
+    assert_int_equal(pk_test_verifier_stops(), 0);
+}
+
+PK_TEST_MAIN(PK_TEST(senders_survive_stop_start_purge_close_reopen_query_remove_and_surprise_removal))
