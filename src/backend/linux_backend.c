@@ -387,7 +387,9 @@ static void node_appeared(struct PNPKIT_LINUX_WATCH__ *w, const char *name)
 
     if (!g || strlen(name) >= sizeof(n->name))
         return;
-    snprintf(text, sizeof(text), "LINUX\\%08X\\%s", w->tag, name);
+    int len = snprintf(text, sizeof(text), "LINUX\\%08X\\%s", w->tag, name);
+    if (len < 0 || (size_t)len >= sizeof(text)) /* an instance id longer than MAX_DEVICE_ID_LEN */
+        return;
     if (!NT_SUCCESS(PnpkitUnicodeStringFromUtf8(&wid, text)))
         return;
     memcpy(id, wid.Buffer, wid.Length + sizeof(WCHAR));
