@@ -1,4 +1,4 @@
-/* Registrants come and go (also from inside their callbacks) while devices and their
+/* P37: registrants come and go (also from inside their callbacks) while devices and their
  * interfaces arrive and leave at random. Invariants: no callback after
  * IoUnregisterPlugPlayNotificationEx returned; a registrant that stays sees arrivals and
  * removals of each interface strictly alternate; every object is gone at the end. */
