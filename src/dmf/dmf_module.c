@@ -32,6 +32,7 @@
  * reference on each until the device's cleanup.
  */
 #include "dmf/dmf_internal.h"
+#include "wdf/wdf_internal.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -1277,6 +1278,13 @@ static void host_cleanup(WDFOBJECT device)
     pk_object_dereference(o);
 }
 
+static const wdf_device_extension dmf_device_extension = {
+    .prepare_hardware = dmf_modules_on_prepare_hardware,
+    .release_hardware = dmf_modules_on_release_hardware,
+    .d0_entry = dmf_modules_on_d0_entry,
+    .d0_exit = dmf_modules_on_d0_exit,
+};
+
 NTSTATUS DMF_ModulesCreate(WDFDEVICE Device, PDMFDEVICE_INIT *DmfDeviceInit)
 {
     static const char api[] = "DMF_ModulesCreate";
@@ -1350,6 +1358,9 @@ NTSTATUS DMF_ModulesCreate(WDFDEVICE Device, PDMFDEVICE_INIT *DmfDeviceInit)
         if (init.entries[created].result)
             *init.entries[created].result = handle;
     }
+    /* On a WDFDEVICE, the device's PnP and power events now reach the modules by themselves. */
+    if (o->type && o->type->kind == PK_KIND_DEVICE)
+        (void)PK_ALWAYS(NT_SUCCESS(wdf_device_set_extension(o, &dmf_device_extension)));
     free_module_init(&init);
     pk_object_dereference(o);
     DMF_DmfDeviceInitFree(DmfDeviceInit);

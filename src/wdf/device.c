@@ -188,22 +188,52 @@ static NTSTATUS forward_and_wait(wdf_device *dev, PIRP irp)
 
 static WDFDEVICE handle_of(wdf_device *dev) { return (WDFDEVICE)pk_object_handle(&dev->header); }
 
+static const wdf_device_extension *extension_of(wdf_device *dev) { return pk_load_acquire(&dev->extension); }
+
+NTSTATUS wdf_device_set_extension(pk_object *device, const wdf_device_extension *ext)
+{
+    wdf_device *dev = (wdf_device *)device;
+    const wdf_device_extension *none = NULL;
+
+    if (!device || !device->type || device->type->kind != PK_KIND_DEVICE || !ext)
+        return STATUS_INVALID_PARAMETER;
+    if (!__atomic_compare_exchange_n(&dev->extension, &none, ext, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return none == ext ? STATUS_SUCCESS : STATUS_INVALID_DEVICE_STATE;
+    return STATUS_SUCCESS;
+}
+
+static void extension_d0_exit(wdf_device *dev, WDF_POWER_DEVICE_STATE target)
+{
+    const wdf_device_extension *ext = extension_of(dev);
+    if (ext)
+        ext->d0_exit(handle_of(dev), target);
+}
+
 /* Into D0: D0Entry, queues, self-managed I/O restart. */
 static NTSTATUS power_up(wdf_device *dev, WDF_POWER_DEVICE_STATE previous)
 {
     NTSTATUS status = STATUS_SUCCESS;
 
+    const wdf_device_extension *ext = extension_of(dev);
+
     if (pk_load_acquire(&dev->powered))
         return STATUS_SUCCESS;
-    if (dev->pnp.EvtDeviceD0Entry)
-        status = dev->pnp.EvtDeviceD0Entry(handle_of(dev), previous);
+    if (ext)
+        status = ext->d0_entry(handle_of(dev), previous);
     if (!NT_SUCCESS(status))
         return status;
+    if (dev->pnp.EvtDeviceD0Entry)
+        status = dev->pnp.EvtDeviceD0Entry(handle_of(dev), previous);
+    if (!NT_SUCCESS(status)) {
+        extension_d0_exit(dev, previous);
+        return status;
+    }
     if (dev->pnp.EvtDeviceD0EntryPostInterruptsEnabled) {
         status = dev->pnp.EvtDeviceD0EntryPostInterruptsEnabled(handle_of(dev), previous);
         if (!NT_SUCCESS(status)) {
             if (dev->pnp.EvtDeviceD0Exit)
                 dev->pnp.EvtDeviceD0Exit(handle_of(dev), previous);
+            extension_d0_exit(dev, previous);
             return status;
         }
     }
@@ -235,6 +265,7 @@ static void power_down(wdf_device *dev, WDF_POWER_DEVICE_STATE target, ULONG sto
         dev->pnp.EvtDeviceD0ExitPreInterruptsDisabled(handle_of(dev), target);
     if (dev->pnp.EvtDeviceD0Exit)
         dev->pnp.EvtDeviceD0Exit(handle_of(dev), target);
+    extension_d0_exit(dev, target);
     dev->power_state = (uint8_t)target;
 }
 
@@ -242,9 +273,13 @@ static void release_hardware(wdf_device *dev)
 {
     if (!dev->hw_prepared)
         return;
+    const wdf_device_extension *ext = extension_of(dev);
+
     dev->hw_prepared = false;
     if (dev->pnp.EvtDeviceReleaseHardware)
         dev->pnp.EvtDeviceReleaseHardware(handle_of(dev), NULL);
+    if (ext)
+        ext->release_hardware(handle_of(dev), NULL);
 }
 
 /* ---- PnP ---- */
@@ -255,8 +290,12 @@ static NTSTATUS device_start(wdf_device *dev)
     NTSTATUS status = STATUS_SUCCESS;
     bool first = !dev->started_once;
 
+    const wdf_device_extension *ext = extension_of(dev);
+
     dev->hw_prepared = true; /* ReleaseHardware is owed even if PrepareHardware fails (KMDF) */
-    if (dev->pnp.EvtDevicePrepareHardware)
+    if (ext)
+        status = ext->prepare_hardware(handle_of(dev), NULL, NULL);
+    if (NT_SUCCESS(status) && dev->pnp.EvtDevicePrepareHardware)
         status = dev->pnp.EvtDevicePrepareHardware(handle_of(dev), NULL, NULL);
     if (!NT_SUCCESS(status))
         goto release;

@@ -260,7 +260,24 @@ struct wdf_device {
      * thread); held across the driver's PnP and power callbacks, as KMDF's state machine runs
      * them one event at a time. */
     wdf_callback_lock pnp_serial;
+
+    const struct wdf_device_extension *extension; /* hosted framework extension (atomic) */
 };
+
+/* A framework extension hosted on a device: DMF's static modules. The device calls it before the
+ * client's EvtDevicePrepareHardware and EvtDeviceD0Entry (a failure fails the transition and the
+ * client's callback is not called) and after the client's EvtDeviceD0Exit and
+ * EvtDeviceReleaseHardware, on the thread running the PnP or power event. */
+typedef struct wdf_device_extension {
+    NTSTATUS (*prepare_hardware)(WDFOBJECT device, WDFCMRESLIST raw, WDFCMRESLIST translated);
+    NTSTATUS (*release_hardware)(WDFOBJECT device, WDFCMRESLIST translated);
+    NTSTATUS (*d0_entry)(WDFOBJECT device, ULONG previous_state);
+    NTSTATUS (*d0_exit)(WDFOBJECT device, ULONG target_state);
+} wdf_device_extension;
+
+/* Installs ext on the device behind `device` (a pk_object of kind PK_KIND_DEVICE); one extension
+ * per device: STATUS_INVALID_DEVICE_STATE when another one is installed. */
+NTSTATUS wdf_device_set_extension(pk_object *device, const wdf_device_extension *ext);
 
 /* The WDFDEVICE behind a device object of a WDF driver, or NULL. Not referenced: valid while the
  * caller holds the device's remove lock or otherwise knows the device is not removed. */
