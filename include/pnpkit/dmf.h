@@ -239,10 +239,11 @@ static inline VOID DMF_MODULE_ATTRIBUTES_EVENT_CALLBACKS_INIT(DMF_MODULE_ATTRIBU
  *   5. DMF_EVENT_CALLBACKS_INIT + DMF_DmfDeviceInitSetEventCallbacks
  *   6. DMF_ModulesCreate, which calls EvtDmfDeviceModulesAdd
  *   7. on a failure before 6: DMF_DmfDeviceInitFree
- * In pnpkit the WDF device layer itself routes PnP, power and file-object events to the
- * modules of a device (before the client's callbacks on the way up, after them on the way
- * down), so the hooks leave the client's structures as they are: they record that the client
- * made them, which DMF_ModulesCreate checks. */
+ * In pnpkit the WDF device layer itself routes the device's PnP and power events
+ * (PrepareHardware, D0Entry, D0Exit, ReleaseHardware) to the modules once DMF_ModulesCreate has
+ * run on a WDFDEVICE: before the client's callbacks on the way up, after them on the way down.
+ * So the hooks leave the client's structures as they are: they record that the client made them,
+ * which DMF_ModulesCreate checks. File-object and queue events are not routed to modules yet. */
 
 typedef VOID EVT_DMF_DEVICE_MODULES_ADD(WDFDEVICE Device, PDMFMODULE_INIT DmfModuleInit);
 
