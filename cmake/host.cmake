@@ -128,3 +128,18 @@ if(TARGET bench_host)
   target_include_directories(bench_host PRIVATE ${CMAKE_SOURCE_DIR}/tests/host)
   add_dependencies(bench_host pnphost pk_hostapp pkhost_drv)
 endif()
+
+# ---- pnpctl (tools/pnpctl, docs/pnpctl.md): the command-line tool of a running pnphost, an
+# application of libpnpkit-client like any other. Its end-to-end tests (tests/host/test_pnpctl.c)
+# run it as a child process against a real pnphost.
+file(GLOB PNPCTL_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tools/pnpctl/*.c)
+add_executable(pnpctl ${PNPCTL_SOURCES})
+target_compile_options(pnpctl PRIVATE ${PNPKIT_WARNINGS})
+target_compile_definitions(pnpctl PRIVATE _GNU_SOURCE)
+target_link_libraries(pnpctl PRIVATE pnpkit_client Threads::Threads)
+set_target_properties(pnpctl PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+install(TARGETS pnpctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(TARGET host_test_pnpctl)
+  target_compile_definitions(host_test_pnpctl PRIVATE PKH_PNPCTL="$<TARGET_FILE:pnpctl>")
+  add_dependencies(host_test_pnpctl pnpctl)
+endif()

@@ -1,0 +1,408 @@
+/*
+ * test_pnpctl.c — pnpctl, the command-line tool, run as a child process against a real pnphost
+ * (the test driver package, devices SWD\PKHOST\dev1..): its output and exit codes for tree,
+ * interfaces, ioctl, eject (with and without an application's veto), disable/enable, watch,
+ * --json, usage errors, the commands this protocol cannot serve, and a host that is not running.
+ */
+#include "harness/host_harness.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DEV1 "SWD\\PKHOST\\dev1"
+#define ECHO_LINK1 "\\\\?\\SWD#PKHOST#dev1#" PKHOST_ECHO_GUID_TEXT "\\ref"
+
+/* One finished run of pnpctl. */
+typedef struct run {
+    int status;
+    char out[65536];
+    char err[8192];
+} run;
+
+/* A running pnpctl whose stdout and stderr are read as it goes. */
+typedef struct child {
+    pid_t pid;
+    int out, err;
+    size_t nout, nerr;
+    char bout[65536], berr[8192];
+} child;
+
+static void child_start(child *c, const char *socket, const char *const *args)
+{
+    int po[2], pe[2];
+    const char *argv[16] = { "pnpctl" };
+    int n = 1;
+
+    memset(c, 0, sizeof(*c));
+    for (; args[n - 1] && n < 15; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    assert_int_equal(pipe(po), 0);
+    assert_int_equal(pipe(pe), 0);
+    c->pid = fork();
+    assert_true(c->pid >= 0);
+    if (c->pid == 0) {
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        close(po[1]);
+        close(pe[1]);
+        if (socket)
+            setenv("PNPKIT_HOST_SOCKET", socket, 1);
+        execv(PKH_PNPCTL, (char *const *)argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    c->out = po[0];
+    c->err = pe[0];
+}
+
+/* Reads what is ready (waiting up to timeout_ms); false once both pipes ended. */
+static bool child_pump(child *c, int timeout_ms)
+{
+    struct pollfd p[2] = { { .fd = c->out, .events = POLLIN }, { .fd = c->err, .events = POLLIN } };
+    if (c->out < 0 && c->err < 0)
+        return false;
+    if (poll(p, 2, timeout_ms) <= 0)
+        return true;
+    for (int i = 0; i < 2; i++) {
+        int *fd = i ? &c->err : &c->out;
+        char *b = i ? c->berr : c->bout;
+        size_t *n = i ? &c->nerr : &c->nout, cap = i ? sizeof(c->berr) : sizeof(c->bout);
+        if (*fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        ssize_t r = read(*fd, b + *n, cap - 1 - *n);
+        if (r <= 0) {
+            close(*fd);
+            *fd = -1;
+        } else {
+            *n += (size_t)r;
+            b[*n] = 0;
+        }
+    }
+    return true;
+}
+
+/* Waits until stdout or stderr holds text (fails the test after PKH_WAIT_MS). */
+static void child_wait_text(child *c, const char *text)
+{
+    for (int waited = 0; !strstr(c->bout, text) && !strstr(c->berr, text); waited += 50) {
+        if (waited > PKH_WAIT_MS)
+            fail_msg("pnpctl did not print '%s' (stdout '%s', stderr '%s')", text, c->bout, c->berr);
+        if (!child_pump(c, 50) && !strstr(c->bout, text) && !strstr(c->berr, text))
+            fail_msg("pnpctl ended without printing '%s' (stdout '%s', stderr '%s')", text, c->bout, c->berr);
+    }
+}
+
+/* Reads to the end and reaps; returns the decoded exit status. */
+static int child_finish(child *c, run *r)
+{
+    int status, waited = 0;
+    while (child_pump(c, 100)) {
+        waited += 100;
+        if (waited > 3 * PKH_WAIT_MS) {
+            kill(c->pid, SIGKILL);
+            break;
+        }
+    }
+    assert_int_equal(waitpid(c->pid, &status, 0), c->pid);
+    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    memcpy(r->out, c->bout, c->nout + 1);
+    memcpy(r->err, c->berr, c->nerr + 1);
+    /* A sanitizer build of pnpctl reports on stderr; a report fails the test whatever the exit code. */
+    if (strstr(r->err, "Sanitizer") || strstr(r->err, "runtime error:"))
+        fail_msg("pnpctl: sanitizer report:\n%s", r->err);
+    return r->status;
+}
+
+/* Runs pnpctl with the NULL-terminated arguments against the host at socket (NULL: leaves
+ * PNPKIT_HOST_SOCKET as it is) and returns its exit status. */
+static int pnpctl_at(run *r, const char *socket, ...)
+{
+    const char *args[16];
+    int n = 0;
+    va_list ap;
+    static child c;
+
+    va_start(ap, socket);
+    while (n < 15 && (args[n] = va_arg(ap, const char *)) != NULL)
+        n++;
+    va_end(ap);
+    args[n] = NULL;
+    child_start(&c, socket, args);
+    return child_finish(&c, r);
+}
+
+#define pnpctl(r, h, ...) pnpctl_at((r), (h)->socket, __VA_ARGS__, (const char *)NULL)
+
+typedef struct fixture {
+    pkh_host host;
+    run r;
+} fixture;
+
+static fixture *up(int devices)
+{
+    static fixture f;
+    memset(&f, 0, sizeof(f));
+    pkh_host_up(&f.host, devices, NULL);
+    return &f;
+}
+
+static void down(fixture *f)
+{
+    assert_int_equal(pkh_host_stop(&f->host), 0);
+    pkh_host_cleanup(&f->host);
+}
+
+/* A JSON document's outline: starts with { or [, ends with } or ] (and a newline), and its
+ * brackets and braces balance outside strings. */
+static void assert_json_outline(const char *s)
+{
+    int depth = 0;
+    bool in_string = false;
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == '\n')
+        n--;
+    assert_true(n > 1);
+    assert_true(s[0] == '{' || s[0] == '[');
+    assert_true(s[n - 1] == '}' || s[n - 1] == ']');
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+            else
+                assert_true((unsigned char)c >= 0x20);
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+            assert_true(depth >= 0);
+            if (depth == 0)
+                assert_int_equal(i, n - 1);
+        }
+    }
+    assert_false(in_string);
+    assert_int_equal(depth, 0);
+}
+
+static void tree_shows_the_root_and_the_configured_devices_started(void **state)
+{
+    fixture *f = up(2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "tree"), 0);
+    assert_non_null(strstr(f->r.out, "HTREE\\ROOT\\0"));
+    assert_non_null(strstr(f->r.out, "\n  " DEV1 " [DRIVER_LOADED STARTED"));
+    assert_non_null(strstr(f->r.out, "\n  SWD\\PKHOST\\dev2 ["));
+    assert_null(strstr(f->r.out, "problem"));
+    down(f);
+}
+
+static void interfaces_lists_the_links_of_a_class(void **state)
+{
+    fixture *f = up(2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces", PKHOST_ECHO_GUID_TEXT), 0);
+    assert_non_null(strstr(f->r.out, ECHO_LINK1 "\n"));
+    assert_non_null(strstr(f->r.out, "\\\\?\\SWD#PKHOST#dev2#" PKHOST_ECHO_GUID_TEXT "\\ref\n"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces", PKHOST_TOGGLE_GUID_TEXT), 0);
+    assert_string_equal(f->r.out, ""); /* disabled interfaces are not present */
+    down(f);
+}
+
+static void ioctl_echo_prints_the_output_as_hex(void **state)
+{
+    fixture *f = up(1);
+    assert_int_equal(pnpctl(&f->r, &f->host, "ioctl", ECHO_LINK1, "0x81232000", "a1b2c3"), 0);
+    assert_string_equal(f->r.out, "a1b2c3\n");
+    assert_int_equal(pnpctl(&f->r, &f->host, "ioctl", ECHO_LINK1, "0x81232000", "a1b2c3", "--out", "2"), 0);
+    assert_string_equal(f->r.out, "a1b2\n");
+    down(f);
+}
+
+static void ioctl_errors_print_the_win32_error_and_fail(void **state)
+{
+    fixture *f = up(1);
+    /* An unknown code: ERROR_INVALID_FUNCTION. */
+    assert_int_equal(pnpctl(&f->r, &f->host, "ioctl", ECHO_LINK1, "0x22ffff"), 1);
+    assert_non_null(strstr(f->r.err, "error 1 (ERROR_INVALID_FUNCTION)"));
+    /* No such link: ERROR_FILE_NOT_FOUND from CreateFileW. */
+    assert_int_equal(pnpctl(&f->r, &f->host, "ioctl", "\\\\?\\SWD#PKHOST#nothere#" PKHOST_ECHO_GUID_TEXT, "0x81232000"),
+                     1);
+    assert_non_null(strstr(f->r.err, "error 2 (ERROR_FILE_NOT_FOUND)"));
+    down(f);
+}
+
+static void eject_removes_the_device_and_its_interfaces(void **state)
+{
+    fixture *f = up(2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "eject", DEV1), 0);
+    assert_string_equal(f->r.out, DEV1 ": removed\n");
+    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces", PKHOST_ECHO_GUID_TEXT), 0);
+    assert_null(strstr(f->r.out, "dev1"));
+    assert_non_null(strstr(f->r.out, "dev2"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "eject", DEV1), 1); /* gone: CR_NO_SUCH_DEVNODE */
+    assert_non_null(strstr(f->r.err, "CR_NO_SUCH_DEVNODE"));
+    down(f);
+}
+
+static void eject_vetoed_by_an_application_prints_the_veto_and_fails(void **state)
+{
+    fixture *f = up(1);
+    pkh_app app;
+    pkh_app_start(&app, &f->host);
+    pkh_cmd(&app, "list ECHO");
+    pkh_cmd_expect(&app, "ok", "open h1 @0");
+    pkh_cmd_expect(&app, "ok", "reg handle r1 h1 veto");
+    assert_int_equal(pnpctl(&f->r, &f->host, "eject", DEV1), 1);
+    assert_non_null(strstr(f->r.err, "vetoed: PNP_VetoWindowsApp"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "eject", DEV1), 1);
+    assert_json_outline(f->r.out);
+    assert_non_null(strstr(f->r.out, "\"result\":\"vetoed\",\"veto_type\":3,\"veto_type_name\":\"PNP_VetoWindowsApp\""));
+    assert_int_equal(pnpctl(&f->r, &f->host, "tree"), 0); /* still there and started */
+    assert_non_null(strstr(f->r.out, DEV1 " [DRIVER_LOADED STARTED"));
+    assert_int_equal(pkh_app_exit(&app), 0);
+    down(f);
+}
+
+static void disable_then_enable_restarts_the_device(void **state)
+{
+    fixture *f = up(1);
+    assert_int_equal(pnpctl(&f->r, &f->host, "disable", DEV1), 0);
+    assert_string_equal(f->r.out, DEV1 ": disabled\n");
+    assert_int_equal(pnpctl(&f->r, &f->host, "tree"), 0);
+    assert_non_null(strstr(f->r.out, "problem 22 (DISABLED)"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces", PKHOST_ECHO_GUID_TEXT), 0);
+    assert_string_equal(f->r.out, "");
+    assert_int_equal(pnpctl(&f->r, &f->host, "enable", DEV1), 0);
+    assert_string_equal(f->r.out, DEV1 ": enabled\n");
+    assert_int_equal(pnpctl(&f->r, &f->host, "tree"), 0);
+    assert_non_null(strstr(f->r.out, DEV1 " [DRIVER_LOADED STARTED"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces", PKHOST_ECHO_GUID_TEXT), 0);
+    assert_string_equal(f->r.out, ECHO_LINK1 "\n");
+    down(f);
+}
+
+static void watch_prints_removal_and_arrival_lines(void **state)
+{
+    fixture *f = up(1);
+    static child c;
+    const char *args[] = { "watch", PKHOST_ECHO_GUID_TEXT, "--count", "2", "--timeout", "60", NULL };
+    child_start(&c, f->host.socket, args);
+    child_wait_text(&c, "pnpctl: watching");
+    assert_int_equal(pnpctl(&f->r, &f->host, "disable", DEV1), 0);
+    assert_int_equal(pnpctl(&f->r, &f->host, "enable", DEV1), 0);
+    assert_int_equal(child_finish(&c, &f->r), 0);
+    assert_string_equal(f->r.out, "removal " PKHOST_ECHO_GUID_TEXT " " ECHO_LINK1 "\n"
+                                  "arrival " PKHOST_ECHO_GUID_TEXT " " ECHO_LINK1 "\n");
+    down(f);
+}
+
+static void watch_ends_at_its_timeout(void **state)
+{
+    fixture *f = up(1);
+    assert_int_equal(pnpctl(&f->r, &f->host, "watch", "--timeout", "0.3"), 0);
+    assert_string_equal(f->r.out, "");
+    assert_int_equal(pnpctl(&f->r, &f->host, "watch", "--count", "1", "--timeout", "0.3"), 1); /* too few events */
+    down(f);
+}
+
+static void json_output_is_one_balanced_document(void **state)
+{
+    fixture *f = up(2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "tree"), 0);
+    assert_json_outline(f->r.out);
+    assert_non_null(strstr(f->r.out, "{\"id\":\"HTREE\\\\ROOT\\\\0\""));
+    assert_non_null(strstr(f->r.out, "{\"id\":\"SWD\\\\PKHOST\\\\dev1\",\"status\":"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces", "--json", PKHOST_ECHO_GUID_TEXT), 0);
+    assert_json_outline(f->r.out);
+    assert_non_null(strstr(f->r.out, "\"links\":[\"\\\\\\\\?\\\\SWD#PKHOST#dev1#"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "ioctl", ECHO_LINK1, "0x81232000", "0102"), 0);
+    assert_json_outline(f->r.out);
+    assert_non_null(strstr(f->r.out, "\"bytes\":2,\"data\":\"0102\""));
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "disable", "SWD\\PKHOST\\dev2"), 0);
+    assert_json_outline(f->r.out);
+    down(f);
+}
+
+static void graph_is_a_dot_digraph_with_interfaces(void **state)
+{
+    fixture *f = up(1);
+    assert_int_equal(pnpctl(&f->r, &f->host, "graph", "--class", PKHOST_ECHO_GUID_TEXT), 0);
+    assert_memory_equal(f->r.out, "digraph pnp {", 13);
+    assert_non_null(strstr(f->r.out, "\"HTREE\\\\ROOT\\\\0\" -> \"SWD\\\\PKHOST\\\\dev1\";"));
+    assert_non_null(strstr(f->r.out, "\"SWD\\\\PKHOST\\\\dev1\" -> \"\\\\\\\\?\\\\SWD#PKHOST#dev1#"));
+    assert_non_null(strstr(f->r.out, "}\n"));
+    down(f);
+}
+
+static void usage_errors_exit_2(void **state)
+{
+    fixture *f = up(1);
+    assert_int_equal(pnpctl_at(&f->r, f->host.socket, (const char *)NULL), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "frobnicate"), 2);
+    assert_non_null(strstr(f->r.err, "unknown command 'frobnicate'"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "tree", "--bogus"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "eject"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces", "not-a-guid"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "ioctl", ECHO_LINK1, "zz"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "ioctl", ECHO_LINK1, "0x81232000", "abc"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "watch", "--count"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "tree", "--count", "3"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "--help"), 0);
+    assert_non_null(strstr(f->r.out, "usage: pnpctl"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces", "--help"), 0);
+    assert_non_null(strstr(f->r.out, "GUID is required"));
+    down(f);
+}
+
+static void surprise_remove_and_event_are_not_supported(void **state)
+{
+    fixture *f = up(1);
+    assert_int_equal(pnpctl(&f->r, &f->host, "surprise-remove", DEV1), 4);
+    assert_non_null(strstr(f->r.err, "not supported by this host protocol version"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "0102"), 4);
+    assert_non_null(strstr(f->r.err, "not supported by this host protocol version"));
+    down(f);
+}
+
+static void a_host_that_is_not_running_exits_3(void **state)
+{
+    fixture *f = up(1);
+    char socket[sizeof(f->host.socket)];
+    strcpy(socket, f->host.socket);
+    down(f);
+    run *r = &f->r;
+    assert_int_equal(pnpctl_at(r, socket, "tree", (const char *)NULL), 3);
+    assert_non_null(strstr(r->err, "cannot reach pnphost"));
+    assert_int_equal(pnpctl_at(r, socket, "interfaces", PKHOST_ECHO_GUID_TEXT, (const char *)NULL), 3);
+    assert_int_equal(pnpctl_at(r, socket, "eject", DEV1, (const char *)NULL), 3);
+    assert_int_equal(pnpctl_at(r, socket, "watch", "--timeout", "1", (const char *)NULL), 3);
+    assert_int_equal(pnpctl_at(r, socket, "ioctl", ECHO_LINK1, "0x81232000", (const char *)NULL), 3);
+}
+
+PK_TEST_MAIN(PK_TEST(tree_shows_the_root_and_the_configured_devices_started),
+             PK_TEST(interfaces_lists_the_links_of_a_class),
+             PK_TEST(ioctl_echo_prints_the_output_as_hex),
+             PK_TEST(ioctl_errors_print_the_win32_error_and_fail),
+             PK_TEST(eject_removes_the_device_and_its_interfaces),
+             PK_TEST(eject_vetoed_by_an_application_prints_the_veto_and_fails),
+             PK_TEST(disable_then_enable_restarts_the_device),
+             PK_TEST(watch_prints_removal_and_arrival_lines),
+             PK_TEST(watch_ends_at_its_timeout),
+             PK_TEST(json_output_is_one_balanced_document),
+             PK_TEST(graph_is_a_dot_digraph_with_interfaces),
+             PK_TEST(usage_errors_exit_2),
+             PK_TEST(surprise_remove_and_event_are_not_supported),
+             PK_TEST(a_host_that_is_not_running_exits_3))

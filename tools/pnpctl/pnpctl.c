@@ -1,0 +1,1002 @@
+/*
+ * pnpctl.c — the command-line tool of a running pnphost: the device tree, interface lists and
+ * notifications, eject/disable/enable, IOCTLs, a Graphviz view. An ordinary application of
+ * libpnpkit-client (CM_* and the Win32 file API); it finds the host as the library does
+ * (PNPKIT_HOST_SOCKET, then the default paths of <pnpkit/fileapi.h>). docs/pnpctl.md is its
+ * manual.
+ *
+ * Exit codes: 0 success, 1 the operation failed, 2 usage error, 3 no host, 4 not supported by
+ * this host protocol version.
+ */
+#include <pnpkit/fileapi.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1,
+    EXIT_USAGE = 2,
+    EXIT_NO_HOST = 3,
+    EXIT_UNSUPPORTED = 4,
+};
+
+#define MAX_CLASSES 16
+
+/* The parsed command line: positional words and the options any command may be given. */
+typedef struct options {
+    bool json;
+    bool help;
+    long count;          /* watch --count; 0: unbounded */
+    double timeout;      /* watch --timeout in seconds; 0: none */
+    unsigned long out;   /* ioctl --out */
+    const char *classes[MAX_CLASSES]; /* graph --class */
+    int nclasses;
+    const char *args[8];
+    int nargs;
+} options;
+
+typedef struct command {
+    const char *name;
+    int (*run)(const options *o);
+    int min_args, max_args;
+    const char *usage;
+    const char *help;
+} command;
+
+/* ---- Text helpers ---- */
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("pnpctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (pnpctl --help)\n", stderr);
+}
+
+/* UTF-8 to NUL-terminated UTF-16; false when it does not fit or is not UTF-8. */
+static bool to_wide(const char *s, WCHAR *w, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+
+    while (*p) {
+        uint32_t c;
+        int extra;
+        if (*p < 0x80) {
+            c = *p;
+            extra = 0;
+        } else if ((*p & 0xe0) == 0xc0) {
+            c = *p & 0x1f;
+            extra = 1;
+        } else if ((*p & 0xf0) == 0xe0) {
+            c = *p & 0x0f;
+            extra = 2;
+        } else if ((*p & 0xf8) == 0xf0) {
+            c = *p & 0x07;
+            extra = 3;
+        } else {
+            return false;
+        }
+        p++;
+        for (int i = 0; i < extra; i++, p++) {
+            if ((*p & 0xc0) != 0x80)
+                return false;
+            c = (c << 6) | (*p & 0x3f);
+        }
+        if (c >= 0x10000) {
+            if (n + 2 >= cap)
+                return false;
+            c -= 0x10000;
+            w[n++] = (WCHAR)(0xd800 + (c >> 10));
+            w[n++] = (WCHAR)(0xdc00 + (c & 0x3ff));
+        } else {
+            if (n + 1 >= cap)
+                return false;
+            w[n++] = (WCHAR)c;
+        }
+    }
+    w[n] = 0;
+    return true;
+}
+
+/* UTF-16 (NUL-terminated, at most max units) to UTF-8; unpaired surrogates become U+FFFD. */
+static void to_utf8(const WCHAR *w, size_t max, char *s, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < max && w[i]; i++) {
+        uint32_t c = w[i];
+        if (c >= 0xd800 && c < 0xdc00 && i + 1 < max && w[i + 1] >= 0xdc00 && w[i + 1] < 0xe000) {
+            c = 0x10000 + ((c - 0xd800) << 10) + (w[i + 1] - 0xdc00u);
+            i++;
+        } else if (c >= 0xd800 && c < 0xe000) {
+            c = 0xfffd;
+        }
+        char b[4];
+        int k;
+        if (c < 0x80) {
+            b[0] = (char)c;
+            k = 1;
+        } else if (c < 0x800) {
+            b[0] = (char)(0xc0 | (c >> 6));
+            b[1] = (char)(0x80 | (c & 0x3f));
+            k = 2;
+        } else if (c < 0x10000) {
+            b[0] = (char)(0xe0 | (c >> 12));
+            b[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+            b[2] = (char)(0x80 | (c & 0x3f));
+            k = 3;
+        } else {
+            b[0] = (char)(0xf0 | (c >> 18));
+            b[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+            b[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+            b[3] = (char)(0x80 | (c & 0x3f));
+            k = 4;
+        }
+        if (n + (size_t)k >= cap)
+            break;
+        memcpy(s + n, b, (size_t)k);
+        n += (size_t)k;
+    }
+    s[n] = 0;
+}
+
+/* Writes s as a JSON string (with the quotes). */
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* Writes s as a DOT string (with the quotes). */
+static void dot_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fputc('\\', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" (braces optional) to a GUID. */
+static bool parse_guid(const char *s, GUID *g)
+{
+    char hex[33];
+    size_t n = 0, len = strlen(s);
+    bool braces = len > 0 && s[0] == '{';
+
+    if (len != (braces ? 38u : 36u) || (braces && s[37] != '}'))
+        return false;
+    for (size_t i = braces ? 1 : 0, k = 0; k < 36; i++, k++) {
+        if (k == 8 || k == 13 || k == 18 || k == 23) {
+            if (s[i] != '-')
+                return false;
+            continue;
+        }
+        if (hex_digit(s[i]) < 0)
+            return false;
+        hex[n++] = s[i];
+    }
+    hex[n] = 0;
+    uint64_t d1 = 0;
+    for (int i = 0; i < 8; i++)
+        d1 = d1 << 4 | (uint64_t)hex_digit(hex[i]);
+    g->Data1 = (ULONG)d1;
+    g->Data2 = (USHORT)(hex_digit(hex[8]) << 12 | hex_digit(hex[9]) << 8 | hex_digit(hex[10]) << 4 | hex_digit(hex[11]));
+    g->Data3 = (USHORT)(hex_digit(hex[12]) << 12 | hex_digit(hex[13]) << 8 | hex_digit(hex[14]) << 4 | hex_digit(hex[15]));
+    for (int i = 0; i < 8; i++)
+        g->Data4[i] = (UCHAR)(hex_digit(hex[16 + 2 * i]) << 4 | hex_digit(hex[17 + 2 * i]));
+    return true;
+}
+
+static void format_guid(const GUID *g, char *s, size_t cap)
+{
+    snprintf(s, cap, "{%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x}", (unsigned)g->Data1, g->Data2, g->Data3,
+             g->Data4[0], g->Data4[1], g->Data4[2], g->Data4[3], g->Data4[4], g->Data4[5], g->Data4[6], g->Data4[7]);
+}
+
+/* Hex text ("-" or empty: nothing) to bytes; *len gets the count. The caller frees *out. */
+static bool parse_hex(const char *s, unsigned char **out, size_t *len)
+{
+    size_t n = strcmp(s, "-") == 0 ? 0 : strlen(s);
+    if (n % 2)
+        return false;
+    unsigned char *b = malloc(n / 2 + 1);
+    if (!b)
+        return false;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(b);
+            return false;
+        }
+        b[i] = (unsigned char)(hi << 4 | lo);
+    }
+    *out = b;
+    *len = n / 2;
+    return true;
+}
+
+static const char *cr_name(CONFIGRET cr)
+{
+    switch (cr) {
+    case CR_SUCCESS: return "CR_SUCCESS";
+    case CR_DEFAULT: return "CR_DEFAULT";
+    case CR_OUT_OF_MEMORY: return "CR_OUT_OF_MEMORY";
+    case CR_INVALID_POINTER: return "CR_INVALID_POINTER";
+    case CR_INVALID_FLAG: return "CR_INVALID_FLAG";
+    case CR_INVALID_DEVNODE: return "CR_INVALID_DEVNODE";
+    case CR_NO_SUCH_DEVNODE: return "CR_NO_SUCH_DEVNODE";
+    case CR_ALREADY_SUCH_DEVNODE: return "CR_ALREADY_SUCH_DEVNODE";
+    case CR_FAILURE: return "CR_FAILURE";
+    case CR_REMOVE_VETOED: return "CR_REMOVE_VETOED";
+    case CR_BUFFER_SMALL: return "CR_BUFFER_SMALL";
+    case CR_INVALID_DEVICE_ID: return "CR_INVALID_DEVICE_ID";
+    case CR_INVALID_DATA: return "CR_INVALID_DATA";
+    case CR_NOT_DISABLEABLE: return "CR_NOT_DISABLEABLE";
+    case CR_REMOTE_COMM_FAILURE: return "CR_REMOTE_COMM_FAILURE";
+    case CR_NO_CM_SERVICES: return "CR_NO_CM_SERVICES";
+    case CR_ACCESS_DENIED: return "CR_ACCESS_DENIED";
+    case CR_NO_SUCH_DEVICE_INTERFACE: return "CR_NO_SUCH_DEVICE_INTERFACE";
+    case CR_INVALID_STRUCTURE_SIZE: return "CR_INVALID_STRUCTURE_SIZE";
+    default: return "CR_UNKNOWN";
+    }
+}
+
+static const char *error_name(DWORD e)
+{
+    switch (e) {
+    case ERROR_SUCCESS: return "ERROR_SUCCESS";
+    case ERROR_INVALID_FUNCTION: return "ERROR_INVALID_FUNCTION";
+    case ERROR_FILE_NOT_FOUND: return "ERROR_FILE_NOT_FOUND";
+    case ERROR_PATH_NOT_FOUND: return "ERROR_PATH_NOT_FOUND";
+    case ERROR_ACCESS_DENIED: return "ERROR_ACCESS_DENIED";
+    case ERROR_INVALID_HANDLE: return "ERROR_INVALID_HANDLE";
+    case ERROR_NOT_ENOUGH_MEMORY: return "ERROR_NOT_ENOUGH_MEMORY";
+    case ERROR_OUTOFMEMORY: return "ERROR_OUTOFMEMORY";
+    case ERROR_NOT_READY: return "ERROR_NOT_READY";
+    case ERROR_BAD_COMMAND: return "ERROR_BAD_COMMAND";
+    case ERROR_GEN_FAILURE: return "ERROR_GEN_FAILURE";
+    case ERROR_SHARING_VIOLATION: return "ERROR_SHARING_VIOLATION";
+    case ERROR_HANDLE_EOF: return "ERROR_HANDLE_EOF";
+    case ERROR_NOT_SUPPORTED: return "ERROR_NOT_SUPPORTED";
+    case ERROR_DEV_NOT_EXIST: return "ERROR_DEV_NOT_EXIST";
+    case ERROR_INVALID_PARAMETER: return "ERROR_INVALID_PARAMETER";
+    case ERROR_BROKEN_PIPE: return "ERROR_BROKEN_PIPE";
+    case ERROR_SEM_TIMEOUT: return "ERROR_SEM_TIMEOUT";
+    case ERROR_INSUFFICIENT_BUFFER: return "ERROR_INSUFFICIENT_BUFFER";
+    case ERROR_INVALID_NAME: return "ERROR_INVALID_NAME";
+    case ERROR_ALREADY_EXISTS: return "ERROR_ALREADY_EXISTS";
+    case ERROR_FILENAME_EXCED_RANGE: return "ERROR_FILENAME_EXCED_RANGE";
+    case ERROR_MORE_DATA: return "ERROR_MORE_DATA";
+    case ERROR_OPERATION_ABORTED: return "ERROR_OPERATION_ABORTED";
+    case ERROR_IO_INCOMPLETE: return "ERROR_IO_INCOMPLETE";
+    case ERROR_IO_PENDING: return "ERROR_IO_PENDING";
+    case ERROR_NOACCESS: return "ERROR_NOACCESS";
+    case ERROR_NOT_FOUND: return "ERROR_NOT_FOUND";
+    case ERROR_NO_SUCH_DEVICE: return "ERROR_NO_SUCH_DEVICE";
+    case ERROR_CANCELLED: return "ERROR_CANCELLED";
+    case ERROR_DEVICE_REMOVED: return "ERROR_DEVICE_REMOVED";
+    case ERROR_TIMEOUT: return "ERROR_TIMEOUT";
+    case ERROR_INVALID_STATE: return "ERROR_INVALID_STATE";
+    case ERROR_DELETE_PENDING: return "ERROR_DELETE_PENDING";
+    case ERROR_DEVICE_NOT_CONNECTED: return "ERROR_DEVICE_NOT_CONNECTED";
+    default: return "ERROR_UNKNOWN";
+    }
+}
+
+static const char *veto_name(PNP_VETO_TYPE v)
+{
+    static const char *const names[] = {
+        "PNP_VetoTypeUnknown",       "PNP_VetoLegacyDevice",   "PNP_VetoPendingClose",
+        "PNP_VetoWindowsApp",        "PNP_VetoWindowsService", "PNP_VetoOutstandingOpen",
+        "PNP_VetoDevice",            "PNP_VetoDriver",         "PNP_VetoIllegalDeviceRequest",
+        "PNP_VetoInsufficientPower", "PNP_VetoNonDisableable", "PNP_VetoLegacyDriver",
+        "PNP_VetoInsufficientRights", "PNP_VetoAlreadyRemoved",
+    };
+    return (unsigned)v < ARRAYSIZE(names) ? names[v] : "PNP_VetoTypeUnknown";
+}
+
+static bool cr_is_no_host(CONFIGRET cr) { return cr == CR_NO_CM_SERVICES || cr == CR_REMOTE_COMM_FAILURE; }
+
+/* Reports a failed CM_* call and returns the exit code it maps to. */
+static int cr_fail(const options *o, const char *what, CONFIGRET cr)
+{
+    int code = cr_is_no_host(cr) ? EXIT_NO_HOST : EXIT_FAILED;
+    if (o->json) {
+        printf("{\"error\":");
+        json_string(stdout, what);
+        printf(",\"cr\":%u,\"name\":\"%s\"}\n", (unsigned)cr, cr_name(cr));
+    }
+    if (code == EXIT_NO_HOST)
+        fprintf(stderr, "pnpctl: %s: cannot reach pnphost (%s); is it running? (PNPKIT_HOST_SOCKET)\n", what,
+                cr_name(cr));
+    else
+        fprintf(stderr, "pnpctl: %s: %s (0x%x)\n", what, cr_name(cr), (unsigned)cr);
+    return code;
+}
+
+/* ---- tree and graph ---- */
+
+typedef struct node_info {
+    char id[MAX_DEVICE_ID_LEN * 3 + 1];
+    ULONG status, problem;
+} node_info;
+
+static CONFIGRET node_get(DEVINST dn, node_info *n)
+{
+    WCHAR wid[MAX_DEVICE_ID_LEN + 1];
+    CONFIGRET cr = CM_Get_Device_IDW(dn, wid, ARRAYSIZE(wid), 0);
+    if (cr != CR_SUCCESS)
+        return cr;
+    wid[MAX_DEVICE_ID_LEN] = 0;
+    to_utf8(wid, ARRAYSIZE(wid), n->id, sizeof(n->id));
+    n->status = n->problem = 0;
+    return CM_Get_DevNode_Status(&n->status, &n->problem, dn, 0);
+}
+
+static const struct {
+    ULONG bit;
+    const char *name;
+} status_bits[] = {
+    { DN_DRIVER_LOADED, "DRIVER_LOADED" }, { DN_STARTED, "STARTED" },      { DN_HAS_PROBLEM, "HAS_PROBLEM" },
+    { DN_DISABLEABLE, "DISABLEABLE" },     { DN_REMOVABLE, "REMOVABLE" },
+};
+
+static const char *problem_name(ULONG p)
+{
+    switch (p) {
+    case 0: return "NONE";
+    case CM_PROB_FAILED_START: return "FAILED_START";
+    case CM_PROB_DISABLED: return "DISABLED";
+    default: return "UNKNOWN";
+    }
+}
+
+static CONFIGRET tree_print(const options *o, DEVINST dn, int depth)
+{
+    node_info n;
+    CONFIGRET cr = node_get(dn, &n);
+    if (cr != CR_SUCCESS)
+        return cr;
+    if (o->json) {
+        printf("{\"id\":");
+        json_string(stdout, n.id);
+        printf(",\"status\":%lu,\"flags\":[", (unsigned long)n.status);
+        bool first = true;
+        for (size_t i = 0; i < ARRAYSIZE(status_bits); i++) {
+            if (n.status & status_bits[i].bit) {
+                printf("%s\"%s\"", first ? "" : ",", status_bits[i].name);
+                first = false;
+            }
+        }
+        printf("],\"problem\":%lu,\"problem_name\":\"%s\",\"children\":[", (unsigned long)n.problem,
+               problem_name(n.problem));
+    } else {
+        printf("%*s%s [", depth * 2, "", n.id);
+        bool first = true;
+        for (size_t i = 0; i < ARRAYSIZE(status_bits); i++) {
+            if (n.status & status_bits[i].bit) {
+                printf("%s%s", first ? "" : " ", status_bits[i].name);
+                first = false;
+            }
+        }
+        printf("]");
+        if (n.problem)
+            printf(" problem %lu (%s)", (unsigned long)n.problem, problem_name(n.problem));
+        printf("\n");
+    }
+    DEVINST child;
+    cr = CM_Get_Child(&child, dn, 0);
+    bool first = true;
+    while (cr == CR_SUCCESS) {
+        if (o->json && !first)
+            printf(",");
+        first = false;
+        cr = tree_print(o, child, depth + 1);
+        if (cr != CR_SUCCESS)
+            return cr;
+        cr = CM_Get_Sibling(&child, child, 0);
+    }
+    if (o->json)
+        printf("]}");
+    return cr == CR_NO_SUCH_DEVNODE ? CR_SUCCESS : cr;
+}
+
+static int cmd_tree(const options *o)
+{
+    DEVINST root;
+    CONFIGRET cr = CM_Locate_DevNodeW(&root, NULL, CM_LOCATE_DEVNODE_NORMAL);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "locate the root", cr);
+    cr = tree_print(o, root, 0);
+    if (o->json)
+        printf("\n");
+    fflush(stdout);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "walk the tree", cr);
+    return EXIT_OK;
+}
+
+/* The present interface links of a class (of one device when id is not NULL), as a multi-sz
+ * the caller frees. Loops while the list grows between the two calls. */
+static CONFIGRET get_links(GUID *g, const char *id, WCHAR **out)
+{
+    WCHAR wid[MAX_DEVICE_ID_LEN + 1], *buf = NULL;
+    CONFIGRET cr;
+
+    if (id && !to_wide(id, wid, ARRAYSIZE(wid)))
+        return CR_INVALID_DEVICE_ID;
+    for (int tries = 0; tries < 8; tries++) {
+        ULONG len = 0;
+        cr = CM_Get_Device_Interface_List_SizeW(&len, g, id ? wid : NULL, CM_GET_DEVICE_INTERFACE_LIST_PRESENT);
+        if (cr != CR_SUCCESS)
+            break;
+        free(buf);
+        buf = calloc(len + 1, sizeof(WCHAR));
+        if (!buf)
+            return CR_OUT_OF_MEMORY;
+        cr = CM_Get_Device_Interface_ListW(g, id ? wid : NULL, buf, len, CM_GET_DEVICE_INTERFACE_LIST_PRESENT);
+        if (cr != CR_BUFFER_SMALL)
+            break;
+    }
+    if (cr != CR_SUCCESS) {
+        free(buf);
+        return cr;
+    }
+    *out = buf;
+    return CR_SUCCESS;
+}
+
+static int cmd_interfaces(const options *o)
+{
+    GUID g;
+    WCHAR *list;
+    char link[4096];
+
+    if (!parse_guid(o->args[0], &g)) {
+        usage_error("interfaces: '%s' is not a GUID", o->args[0]);
+        return EXIT_USAGE;
+    }
+    CONFIGRET cr = get_links(&g, NULL, &list);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "list interfaces", cr);
+    if (o->json) {
+        char gt[40];
+        format_guid(&g, gt, sizeof(gt));
+        printf("{\"class\":\"%s\",\"links\":[", gt);
+    }
+    int n = 0;
+    for (WCHAR *p = list; *p;) {
+        size_t len = 0;
+        while (p[len])
+            len++;
+        to_utf8(p, len, link, sizeof(link));
+        if (o->json) {
+            printf("%s", n ? "," : "");
+            json_string(stdout, link);
+        } else {
+            printf("%s\n", link);
+        }
+        n++;
+        p += len + 1;
+    }
+    if (o->json)
+        printf("]}\n");
+    free(list);
+    return EXIT_OK;
+}
+
+static int graph_node(const options *o, DEVINST dn, GUID *classes, int nclasses)
+{
+    node_info n;
+    CONFIGRET cr = node_get(dn, &n);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "walk the tree", cr);
+    printf("  ");
+    dot_string(stdout, n.id);
+    printf(" [shape=box%s];\n", n.problem ? ",style=dashed" : (n.status & DN_STARTED) ? "" : ",color=gray");
+    for (int c = 0; c < nclasses; c++) {
+        WCHAR *list;
+        char link[4096];
+        cr = get_links(&classes[c], n.id, &list);
+        if (cr == CR_NO_SUCH_DEVNODE || cr == CR_INVALID_DEVICE_ID)
+            continue;
+        if (cr != CR_SUCCESS)
+            return cr_fail(o, "list interfaces", cr);
+        for (WCHAR *p = list; *p;) {
+            size_t len = 0;
+            while (p[len])
+                len++;
+            to_utf8(p, len, link, sizeof(link));
+            printf("  ");
+            dot_string(stdout, link);
+            printf(" [shape=ellipse];\n  ");
+            dot_string(stdout, n.id);
+            printf(" -> ");
+            dot_string(stdout, link);
+            printf(" [style=dotted];\n");
+            p += len + 1;
+        }
+        free(list);
+    }
+    DEVINST child;
+    cr = CM_Get_Child(&child, dn, 0);
+    while (cr == CR_SUCCESS) {
+        node_info cn;
+        if (node_get(child, &cn) == CR_SUCCESS) {
+            printf("  ");
+            dot_string(stdout, n.id);
+            printf(" -> ");
+            dot_string(stdout, cn.id);
+            printf(";\n");
+        }
+        int rc = graph_node(o, child, classes, nclasses);
+        if (rc != EXIT_OK)
+            return rc;
+        cr = CM_Get_Sibling(&child, child, 0);
+    }
+    return cr == CR_NO_SUCH_DEVNODE ? EXIT_OK : cr_fail(o, "walk the tree", cr);
+}
+
+static int cmd_graph(const options *o)
+{
+    GUID classes[MAX_CLASSES];
+    DEVINST root;
+
+    for (int i = 0; i < o->nclasses; i++) {
+        if (!parse_guid(o->classes[i], &classes[i])) {
+            usage_error("graph: '%s' is not a GUID", o->classes[i]);
+            return EXIT_USAGE;
+        }
+    }
+    CONFIGRET cr = CM_Locate_DevNodeW(&root, NULL, CM_LOCATE_DEVNODE_NORMAL);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "locate the root", cr);
+    printf("digraph pnp {\n  rankdir=LR;\n");
+    int rc = graph_node(o, root, classes, o->nclasses);
+    printf("}\n");
+    return rc;
+}
+
+/* ---- eject, disable, enable ---- */
+
+static int locate(const options *o, const char *id, DEVINST *dn)
+{
+    WCHAR wid[MAX_DEVICE_ID_LEN + 1];
+    if (!*id || !to_wide(id, wid, ARRAYSIZE(wid))) {
+        usage_error("'%s' is not a device instance id", id);
+        return EXIT_USAGE;
+    }
+    CONFIGRET cr = CM_Locate_DevNodeW(dn, wid, CM_LOCATE_DEVNODE_NORMAL);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, id, cr);
+    return EXIT_OK;
+}
+
+static int done(const options *o, const char *action, const char *id)
+{
+    if (o->json) {
+        printf("{\"device\":");
+        json_string(stdout, id);
+        printf(",\"result\":\"%s\"}\n", action);
+    } else {
+        printf("%s: %s\n", id, action);
+    }
+    return EXIT_OK;
+}
+
+static int cmd_eject(const options *o)
+{
+    DEVINST dn;
+    PNP_VETO_TYPE veto = PNP_VetoTypeUnknown;
+    WCHAR wname[512] = { 0 };
+    char name[1536];
+    int rc = locate(o, o->args[0], &dn);
+    if (rc != EXIT_OK)
+        return rc;
+    CONFIGRET cr = CM_Query_And_Remove_SubTreeW(dn, &veto, wname, ARRAYSIZE(wname), 0);
+    if (cr == CR_REMOVE_VETOED) {
+        to_utf8(wname, ARRAYSIZE(wname), name, sizeof(name));
+        if (o->json) {
+            printf("{\"device\":");
+            json_string(stdout, o->args[0]);
+            printf(",\"result\":\"vetoed\",\"veto_type\":%d,\"veto_type_name\":\"%s\",\"veto_name\":", (int)veto,
+                   veto_name(veto));
+            json_string(stdout, name);
+            printf("}\n");
+        }
+        fprintf(stderr, "pnpctl: eject %s: vetoed: %s by %s\n", o->args[0], veto_name(veto), name[0] ? name : "-");
+        return EXIT_FAILED;
+    }
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "eject", cr);
+    return done(o, "removed", o->args[0]);
+}
+
+static int cmd_disable(const options *o)
+{
+    DEVINST dn;
+    int rc = locate(o, o->args[0], &dn);
+    if (rc != EXIT_OK)
+        return rc;
+    CONFIGRET cr = CM_Disable_DevNode(dn, 0);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "disable", cr);
+    return done(o, "disabled", o->args[0]);
+}
+
+static int cmd_enable(const options *o)
+{
+    DEVINST dn;
+    int rc = locate(o, o->args[0], &dn);
+    if (rc != EXIT_OK)
+        return rc;
+    CONFIGRET cr = CM_Enable_DevNode(dn, 0);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "enable", cr);
+    return done(o, "enabled", o->args[0]);
+}
+
+/* ---- ioctl ---- */
+
+static void print_hex(const unsigned char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        printf("%02x", b[i]);
+}
+
+static int win32_fail(const options *o, const char *what, DWORD e)
+{
+    if (o->json)
+        printf("{\"error\":\"%s\",\"win32\":%lu,\"name\":\"%s\"}\n", what, (unsigned long)e, error_name(e));
+    fprintf(stderr, "pnpctl: %s: error %lu (%s)\n", what, (unsigned long)e, error_name(e));
+    return e == ERROR_DEVICE_NOT_CONNECTED ? EXIT_NO_HOST : EXIT_FAILED;
+}
+
+static int cmd_ioctl(const options *o)
+{
+    WCHAR wlink[1100];
+    unsigned char *in = NULL, *out = NULL;
+    size_t in_len = 0;
+    char *end;
+    int rc;
+
+    errno = 0;
+    unsigned long code = strtoul(o->args[1], &end, 0);
+    if (errno || *end || end == o->args[1] || code > 0xffffffffUL) {
+        usage_error("ioctl: '%s' is not a control code", o->args[1]);
+        return EXIT_USAGE;
+    }
+    if (o->nargs > 2 && !parse_hex(o->args[2], &in, &in_len)) {
+        usage_error("ioctl: '%s' is not hex bytes", o->args[2]);
+        return EXIT_USAGE;
+    }
+    if (!to_wide(o->args[0], wlink, ARRAYSIZE(wlink))) {
+        free(in);
+        usage_error("ioctl: link too long");
+        return EXIT_USAGE;
+    }
+    out = malloc(o->out ? o->out : 1);
+    if (!out) {
+        free(in);
+        return EXIT_FAILED;
+    }
+    HANDLE h = CreateFileW(wlink, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        rc = win32_fail(o, "open", GetLastError());
+        goto free_buffers;
+    }
+    DWORD got = 0;
+    BOOL ok = DeviceIoControl(h, (DWORD)code, in_len ? in : NULL, (DWORD)in_len, o->out ? out : NULL, (DWORD)o->out,
+                              &got, NULL);
+    DWORD e = ok ? ERROR_SUCCESS : GetLastError();
+    if (ok || e == ERROR_MORE_DATA) {
+        if (o->json) {
+            printf("{\"bytes\":%lu,\"data\":\"", (unsigned long)got);
+            print_hex(out, got);
+            printf("\"%s}\n", ok ? "" : ",\"win32\":234,\"name\":\"ERROR_MORE_DATA\"");
+        } else {
+            print_hex(out, got);
+            printf("\n");
+        }
+    }
+    if (ok)
+        rc = EXIT_OK;
+    else if (e == ERROR_MORE_DATA)
+        rc = (fprintf(stderr, "pnpctl: ioctl: error %lu (%s)\n", (unsigned long)e, error_name(e)), EXIT_FAILED);
+    else
+        rc = win32_fail(o, "ioctl", e);
+    CloseHandle(h);
+free_buffers:
+    free(out);
+    free(in);
+    return rc;
+}
+
+/* ---- watch ---- */
+
+typedef struct watch_state {
+    pthread_mutex_t lock; /* serialises output lines and guards events */
+    long events;
+    bool json;
+} watch_state;
+
+static DWORD on_interface_event(HCMNOTIFICATION h, PVOID ctx, CM_NOTIFY_ACTION action, PCM_NOTIFY_EVENT_DATA data,
+                                DWORD size)
+{
+    watch_state *w = ctx;
+    char gt[40], link[4096];
+    (void)h;
+
+    if (action != CM_NOTIFY_ACTION_DEVICEINTERFACEARRIVAL && action != CM_NOTIFY_ACTION_DEVICEINTERFACEREMOVAL)
+        return ERROR_SUCCESS;
+    size_t off = offsetof(CM_NOTIFY_EVENT_DATA, u.DeviceInterface.SymbolicLink);
+    size_t max = size > off ? (size - off) / sizeof(WCHAR) : 0;
+    format_guid(&data->u.DeviceInterface.ClassGuid, gt, sizeof(gt));
+    to_utf8(data->u.DeviceInterface.SymbolicLink, max, link, sizeof(link));
+    const char *what = action == CM_NOTIFY_ACTION_DEVICEINTERFACEARRIVAL ? "arrival" : "removal";
+    pthread_mutex_lock(&w->lock);
+    if (w->json) {
+        printf("{\"event\":\"%s\",\"class\":\"%s\",\"link\":", what, gt);
+        json_string(stdout, link);
+        printf("}\n");
+    } else {
+        printf("%s %s %s\n", what, gt, link);
+    }
+    fflush(stdout);
+    w->events++;
+    pthread_mutex_unlock(&w->lock);
+    return ERROR_SUCCESS;
+}
+
+static int cmd_watch(const options *o)
+{
+    static watch_state w = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    CM_NOTIFY_FILTER f;
+    HCMNOTIFICATION reg;
+    sigset_t stop;
+    struct timespec start, now, tick = { 0, 100 * 1000 * 1000 };
+    int rc = EXIT_OK;
+
+    memset(&f, 0, sizeof(f));
+    f.cbSize = sizeof(f);
+    f.FilterType = CM_NOTIFY_FILTER_TYPE_DEVICEINTERFACE;
+    if (o->nargs > 0) {
+        if (!parse_guid(o->args[0], &f.u.DeviceInterface.ClassGuid)) {
+            usage_error("watch: '%s' is not a GUID", o->args[0]);
+            return EXIT_USAGE;
+        }
+    } else {
+        f.Flags = CM_NOTIFY_FILTER_FLAG_ALL_INTERFACE_CLASSES;
+    }
+    w.json = o->json;
+    /* Blocked before the library starts its threads, so that they inherit the mask and only
+     * this thread takes Ctrl-C (through sigtimedwait). */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    CONFIGRET cr = CM_Register_Notification(&f, &w, on_interface_event, &reg);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "register for notifications", cr);
+    if (!o->json)
+        fprintf(stderr, "pnpctl: watching %s\n", o->nargs > 0 ? o->args[0] : "every interface class");
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        pthread_mutex_lock(&w.lock);
+        long n = w.events;
+        pthread_mutex_unlock(&w.lock);
+        if (o->count > 0 && n >= o->count)
+            break;
+        if (sigtimedwait(&stop, NULL, &tick) > 0)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double elapsed = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        if (o->timeout > 0 && elapsed >= o->timeout) {
+            /* A timeout before the asked-for count is a failure; without --count it is the end. */
+            if (o->count > 0)
+                rc = EXIT_FAILED;
+            break;
+        }
+    }
+    CM_Unregister_Notification(reg);
+    return rc;
+}
+
+/* ---- what this host protocol cannot do ---- */
+
+static int unsupported(const options *o, const char *what)
+{
+    if (o->json)
+        printf("{\"error\":\"%s\",\"result\":\"not supported\"}\n", what);
+    fprintf(stderr, "pnpctl: %s: not supported by this host protocol version\n", what);
+    return EXIT_UNSUPPORTED;
+}
+
+static int cmd_surprise_remove(const options *o) { return unsupported(o, "surprise-remove"); }
+static int cmd_event(const options *o)
+{
+    GUID g;
+    if (!parse_guid(o->args[1], &g)) {
+        usage_error("event: '%s' is not a GUID", o->args[1]);
+        return EXIT_USAGE;
+    }
+    return unsupported(o, "event");
+}
+
+/* ---- Command line ---- */
+
+static const command commands[] = {
+    { "tree", cmd_tree, 0, 0, "pnpctl [--json] tree",
+      "Prints the device tree from the root: each device's instance id, its DN_* status flags and\n"
+      "its problem code when it has one." },
+    { "interfaces", cmd_interfaces, 1, 1, "pnpctl [--json] interfaces GUID",
+      "Lists the present interface links of the class GUID ({xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}).\n"
+      "The GUID is required: the cfgmgr32 API lists interfaces by class and cannot enumerate\n"
+      "the classes a host knows." },
+    { "watch", cmd_watch, 0, 1, "pnpctl [--json] watch [GUID] [--count N] [--timeout SECONDS]",
+      "Prints interface arrivals and removals as they happen, one line each (\"arrival|removal\n"
+      "CLASS LINK\"), for the class GUID or every class. Ends on Ctrl-C, after N events (exit 0),\n"
+      "or after the timeout (exit 0 without --count, 1 when fewer than N events came)." },
+    { "eject", cmd_eject, 1, 1, "pnpctl [--json] eject DEVICE",
+      "Orderly removal of DEVICE (an instance id such as SWD\\PKHOST\\dev1) and its children\n"
+      "(CM_Query_And_Remove_SubTree). A veto prints the veto type and the vetoer's name, exit 1." },
+    { "disable", cmd_disable, 1, 1, "pnpctl [--json] disable DEVICE",
+      "Removes DEVICE and keeps it in the tree as disabled (problem 22)." },
+    { "enable", cmd_enable, 1, 1, "pnpctl [--json] enable DEVICE", "Starts a disabled DEVICE again." },
+    { "ioctl", cmd_ioctl, 2, 3, "pnpctl [--json] ioctl LINK CODE [HEX] [--out N]",
+      "Opens LINK (\\\\?\\... as 'interfaces' prints it) for reading and writing, sends the control\n"
+      "code CODE (decimal or 0x hex) with the bytes HEX as input and an N-byte output buffer\n"
+      "(default 4096), and prints the output as hex. An error prints its Win32 value and name." },
+    { "graph", cmd_graph, 0, 0, "pnpctl graph [--class GUID]...",
+      "Prints the device tree as a Graphviz DOT digraph, with each device's present interfaces of\n"
+      "the classes given with --class (the API lists interfaces by class only)." },
+    { "surprise-remove", cmd_surprise_remove, 1, 1, "pnpctl surprise-remove DEVICE",
+      "Not supported by this host protocol version (exit 4)." },
+    { "event", cmd_event, 2, 3, "pnpctl event DEVICE GUID [HEX]",
+      "Not supported by this host protocol version (exit 4)." },
+};
+
+static void print_help(void)
+{
+    printf("usage: pnpctl [--json] COMMAND [ARGS]\n\n"
+           "The command-line tool of a running pnphost. The host is found as libpnpkit-client finds\n"
+           "it: PNPKIT_HOST_SOCKET, else /run/pnpkit/pnphost.sock for root, else\n"
+           "$XDG_RUNTIME_DIR/pnpkit/pnphost.sock (or /tmp/pnpkit-<uid>/pnphost.sock), then\n"
+           "/run/pnpkit/pnphost.sock.\n\ncommands:\n");
+    for (size_t i = 0; i < ARRAYSIZE(commands); i++)
+        printf("  %s\n", commands[i].usage);
+    printf("\n--json gives machine-readable output. pnpctl COMMAND --help says more.\n"
+           "exit: 0 success, 1 operation failed, 2 usage error, 3 cannot reach the host, 4 not supported\n");
+}
+
+static bool take_number(const char *opt, const char *text, double min, double max, double *value)
+{
+    char *end;
+    if (!text) {
+        usage_error("%s needs a value", opt);
+        return false;
+    }
+    errno = 0;
+    *value = strtod(text, &end);
+    if (errno || *end || end == text || *value < min || *value > max) {
+        usage_error("%s: bad value '%s'", opt, text);
+        return false;
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    options o = { .out = 4096 };
+    const command *cmd = NULL;
+    const char *cmd_name = NULL;
+    double v;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--json")) {
+            o.json = true;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            o.help = true;
+        } else if (!strcmp(a, "--count")) {
+            if (!take_number(a, i + 1 < argc ? argv[i + 1] : NULL, 1, 1e9, &v))
+                return EXIT_USAGE;
+            i++;
+            o.count = (long)v;
+        } else if (!strcmp(a, "--timeout")) {
+            if (!take_number(a, i + 1 < argc ? argv[i + 1] : NULL, 0.001, 1e7, &v))
+                return EXIT_USAGE;
+            i++;
+            o.timeout = v;
+        } else if (!strcmp(a, "--out")) {
+            if (!take_number(a, i + 1 < argc ? argv[i + 1] : NULL, 0, PNPKIT_HOST_MAX_IO, &v))
+                return EXIT_USAGE;
+            i++;
+            o.out = (unsigned long)v;
+        } else if (!strcmp(a, "--class")) {
+            if (i + 1 >= argc || o.nclasses == MAX_CLASSES) {
+                usage_error("--class needs a GUID (at most %d)", MAX_CLASSES);
+                return EXIT_USAGE;
+            }
+            o.classes[o.nclasses++] = argv[++i];
+        } else if (a[0] == '-' && a[1] == '-') {
+            usage_error("unknown option '%s'", a);
+            return EXIT_USAGE;
+        } else if (!cmd_name) {
+            cmd_name = a;
+        } else if (o.nargs < (int)ARRAYSIZE(o.args)) {
+            o.args[o.nargs++] = a;
+        } else {
+            usage_error("too many arguments");
+            return EXIT_USAGE;
+        }
+    }
+    if (!cmd_name) {
+        if (o.help) {
+            print_help();
+            return EXIT_OK;
+        }
+        usage_error("no command");
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < ARRAYSIZE(commands); i++)
+        if (!strcmp(commands[i].name, cmd_name))
+            cmd = &commands[i];
+    if (!cmd) {
+        usage_error("unknown command '%s'", cmd_name);
+        return EXIT_USAGE;
+    }
+    if (o.help) {
+        printf("usage: %s\n\n%s\n", cmd->usage, cmd->help);
+        return EXIT_OK;
+    }
+    if (o.nargs < cmd->min_args || o.nargs > cmd->max_args) {
+        usage_error("%s: wrong number of arguments; usage: %s", cmd->name, cmd->usage);
+        return EXIT_USAGE;
+    }
+    if ((o.count || o.timeout > 0) && cmd->run != cmd_watch) {
+        usage_error("--count and --timeout are options of watch");
+        return EXIT_USAGE;
+    }
+    if (o.nclasses && cmd->run != cmd_graph) {
+        usage_error("--class is an option of graph");
+        return EXIT_USAGE;
+    }
+    int rc = cmd->run(&o);
+    fflush(stdout);
+    return rc;
+}
