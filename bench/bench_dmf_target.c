@@ -14,6 +14,7 @@
  * modules are dynamic modules on the filter's device.
  */
 #include "bench_common.h"
+#include "bench_wdf_stack.h"
 
 #include <pnpkit/dmf.h>
 #include <pnpkit/wdfdevice.h>
@@ -30,52 +31,6 @@
 #define BENCH_IOCTL CTL_CODE(FILE_DEVICE_UNKNOWN, 0x901, METHOD_BUFFERED, FILE_ANY_ACCESS)
 #define HWID u"BENCH\\DMFTARGET\0"
 
-static WDFDEVICE client_device;
-
-/* ---- The function driver: completes each IOCTL inline from its queue callback ---- */
-
-static VOID func_ioctl(WDFQUEUE q, WDFREQUEST r, size_t out_len, size_t in_len, ULONG code)
-{
-    PVOID in, out;
-
-    if (NT_SUCCESS(WdfRequestRetrieveInputBuffer(r, 8, &in, NULL)) &&
-        NT_SUCCESS(WdfRequestRetrieveOutputBuffer(r, 8, &out, NULL))) {
-        memcpy(out, in, 8);
-        WdfRequestCompleteWithInformation(r, STATUS_SUCCESS, 8);
-        return;
-    }
-    WdfRequestCompleteWithInformation(r, STATUS_SUCCESS, 0);
-}
-
-static NTSTATUS func_add(WDFDRIVER driver, PWDFDEVICE_INIT init)
-{
-    WDF_IO_QUEUE_CONFIG qc;
-    WDFDEVICE d;
-    WDFQUEUE q;
-    NTSTATUS status = WdfDeviceCreate(&init, NULL, &d);
-
-    if (!NT_SUCCESS(status))
-        return status;
-    WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(&qc, WdfIoQueueDispatchParallel);
-    qc.EvtIoDeviceControl = func_ioctl;
-    return WdfIoQueueCreate(d, &qc, NULL, &q);
-}
-
-static NTSTATUS client_add(WDFDRIVER driver, PWDFDEVICE_INIT init)
-{
-    WdfFdoInitSetFilter(init);
-    return WdfDeviceCreate(&init, NULL, &client_device);
-}
-
-#define ENTRY(name, add) \
-    static NTSTATUS name(PDRIVER_OBJECT d, PUNICODE_STRING path) \
-    { \
-        WDF_DRIVER_CONFIG c; \
-        WDF_DRIVER_CONFIG_INIT(&c, add); \
-        return WdfDriverCreate(d, path, NULL, &c, NULL); \
-    }
-ENTRY(func_entry, func_add)
-ENTRY(client_entry, client_add)
 
 /* ---- Baselines ---- */
 
@@ -204,44 +159,28 @@ static void stream_run(void *ctx, uint64_t n)
     DMF_ContinuousRequestTarget_StopAndWait(b->module);
 }
 
-static VOID created(HSWDEVICE h, HRESULT result, PVOID ctx, PCWSTR id) { KeSetEvent(ctx, IO_NO_INCREMENT, FALSE); }
-
 int main(void)
 {
-    SW_DEVICE_CREATE_INFO info;
     DMF_MODULE_ATTRIBUTES a;
     DMF_CONFIG_ContinuousRequestTarget config;
     HSWDEVICE h;
-    KEVENT done;
     by_hand hand;
     rt_bench rt;
     int fds[2];
     double pipe_ns, hand_ns, ns;
 
-    if (PnpkitDriverRegister(u"benchdmffunc", func_entry, HWID) != STATUS_SUCCESS ||
-        PnpkitDriverRegisterFilter(u"benchdmfclient", client_entry, HWID, TRUE) != STATUS_SUCCESS || pipe(fds) != 0) {
+    if (PnpkitDriverRegister(u"benchdmffunc", bench_func_entry, HWID) != STATUS_SUCCESS ||
+        PnpkitDriverRegisterFilter(u"benchdmfclient", bench_client_entry, HWID, TRUE) != STATUS_SUCCESS || pipe(fds) != 0) {
         fprintf(stderr, "bench_dmf_target: setup failed\n");
         return 1;
     }
-    memset(&info, 0, sizeof(info));
-    info.cbSize = sizeof(info);
-    info.pszInstanceId = u"bench";
-    info.pszzHardwareIds = HWID;
-    KeInitializeEvent(&done, NotificationEvent, FALSE);
-    if (SwDeviceCreate(u"BENCH", u"HTREE\\ROOT\\0", &info, 0, NULL, created, &done, &h) != S_OK) {
-        fprintf(stderr, "bench_dmf_target: SwDeviceCreate failed\n");
+    h = bench_start_device("bench_dmf_target", HWID);
+    if (!h)
         return 1;
-    }
-    KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, NULL);
-    PnpkitSimWaitIdle();
-    if (!client_device) {
-        fprintf(stderr, "bench_dmf_target: the stack did not start\n");
-        return 1;
-    }
 
     memset(&hand, 0, sizeof(hand));
     memcpy(hand.inbuf, "bench!!", 8);
-    hand.target = WdfDeviceGetIoTarget(client_device);
+    hand.target = WdfDeviceGetIoTarget(bench_client_device);
     if (!NT_SUCCESS(WdfRequestCreate(NULL, hand.target, &hand.request)) ||
         !NT_SUCCESS(WdfMemoryCreatePreallocated(NULL, hand.inbuf, 8, &hand.in)) ||
         !NT_SUCCESS(WdfMemoryCreatePreallocated(NULL, hand.outbuf, 8, &hand.out))) {
@@ -252,7 +191,7 @@ int main(void)
     memset(&rt, 0, sizeof(rt));
     memcpy(rt.inbuf, "bench!!", 8);
     DMF_RequestTarget_ATTRIBUTES_INIT(&a);
-    if (!NT_SUCCESS(DMF_RequestTarget_Create(client_device, &a, WDF_NO_OBJECT_ATTRIBUTES, &rt.module)) ||
+    if (!NT_SUCCESS(DMF_RequestTarget_Create(bench_client_device, &a, WDF_NO_OBJECT_ATTRIBUTES, &rt.module)) ||
         !NT_SUCCESS(DMF_RequestTarget_IoTargetSet(rt.module, hand.target))) {
         fprintf(stderr, "bench_dmf_target: RequestTarget setup failed\n");
         return 1;
@@ -268,7 +207,7 @@ int main(void)
     config.BufferOutputSize = 8;
     config.EvtContinuousRequestTargetBufferInput = stream_input;
     config.EvtContinuousRequestTargetBufferOutput = stream_output;
-    if (!NT_SUCCESS(DMF_ContinuousRequestTarget_Create(client_device, &a, WDF_NO_OBJECT_ATTRIBUTES, &stream.module)) ||
+    if (!NT_SUCCESS(DMF_ContinuousRequestTarget_Create(bench_client_device, &a, WDF_NO_OBJECT_ATTRIBUTES, &stream.module)) ||
         !NT_SUCCESS(DMF_ContinuousRequestTarget_IoTargetSet(stream.module, hand.target))) {
         fprintf(stderr, "bench_dmf_target: ContinuousRequestTarget setup failed\n");
         return 1;

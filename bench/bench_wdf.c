@@ -11,6 +11,7 @@
  * the filter below it), as a driver sending to its own stack would be.
  */
 #include "bench_common.h"
+#include "bench_wdf_stack.h"
 
 #include <pnpkit/wdfdevice.h>
 #include <pnpkit/wdfdriver.h>
@@ -28,35 +29,8 @@
 #define BENCH_IOCTL CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900, METHOD_BUFFERED, FILE_ANY_ACCESS)
 #define HWID u"BENCH\\WDF\0"
 
-static WDFDEVICE client_device;
 
-/* ---- The function driver: completes each IOCTL from its queue callback ---- */
-
-static VOID func_ioctl(WDFQUEUE q, WDFREQUEST r, size_t out_len, size_t in_len, ULONG code)
-{
-    PVOID in, out;
-
-    if (NT_SUCCESS(WdfRequestRetrieveInputBuffer(r, 8, &in, NULL)) &&
-        NT_SUCCESS(WdfRequestRetrieveOutputBuffer(r, 8, &out, NULL)))
-        memcpy(out, in, 8);
-    WdfRequestCompleteWithInformation(r, STATUS_SUCCESS, 8);
-}
-
-static NTSTATUS func_add(WDFDRIVER driver, PWDFDEVICE_INIT init)
-{
-    WDF_IO_QUEUE_CONFIG qc;
-    WDFDEVICE d;
-    WDFQUEUE q;
-    NTSTATUS status = WdfDeviceCreate(&init, NULL, &d);
-
-    if (!NT_SUCCESS(status))
-        return status;
-    WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(&qc, WdfIoQueueDispatchParallel);
-    qc.EvtIoDeviceControl = func_ioctl;
-    return WdfIoQueueCreate(d, &qc, NULL, &q);
-}
-
-/* ---- The filter: forwards with a completion routine and completes upward ---- */
+/* ---- The filter (the function driver and the sender are bench_wdf_stack.h's): forwards with a completion routine and completes upward ---- */
 
 static void filt_done(WDFREQUEST r, WDFIOTARGET t, PWDF_REQUEST_COMPLETION_PARAMS p, WDFCONTEXT c)
 {
@@ -90,25 +64,8 @@ static NTSTATUS filt_add(WDFDRIVER driver, PWDFDEVICE_INIT init)
     qc.EvtIoDeviceControl = filt_ioctl;
     return WdfIoQueueCreate(d, &qc, NULL, &q);
 }
+BENCH_WDF_ENTRY(filt_entry, filt_add)
 
-/* ---- The sender ---- */
-
-static NTSTATUS client_add(WDFDRIVER driver, PWDFDEVICE_INIT init)
-{
-    WdfFdoInitSetFilter(init);
-    return WdfDeviceCreate(&init, NULL, &client_device);
-}
-
-#define ENTRY(name, add) \
-    static NTSTATUS name(PDRIVER_OBJECT d, PUNICODE_STRING path) \
-    { \
-        WDF_DRIVER_CONFIG c; \
-        WDF_DRIVER_CONFIG_INIT(&c, add); \
-        return WdfDriverCreate(d, path, NULL, &c, NULL); \
-    }
-ENTRY(func_entry, func_add)
-ENTRY(filt_entry, filt_add)
-ENTRY(client_entry, client_add)
 
 typedef struct sender {
     WDFIOTARGET target;
@@ -128,7 +85,7 @@ static void sender_init(sender *s)
 {
     memset(s, 0, sizeof(*s));
     memcpy(s->inbuf, "bench!!", 8);
-    s->target = WdfDeviceGetIoTarget(client_device);
+    s->target = WdfDeviceGetIoTarget(bench_client_device);
     WdfRequestCreate(NULL, s->target, &s->request);
     WdfMemoryCreatePreallocated(NULL, s->inbuf, 8, &s->in);
     WdfMemoryCreatePreallocated(NULL, s->outbuf, 8, &s->out);
@@ -217,38 +174,22 @@ static double two_threads(sender *s, int fd, bool pipe_baseline, uint64_t n)
     return (double)(bench_now_ns() - t0) / (double)(2 * n);
 }
 
-static VOID created(HSWDEVICE h, HRESULT result, PVOID ctx, PCWSTR id) { KeSetEvent(ctx, IO_NO_INCREMENT, FALSE); }
-
 int main(void)
 {
-    SW_DEVICE_CREATE_INFO info;
     HSWDEVICE h;
-    KEVENT done;
     sender s[2];
     int fds[2];
     double pipe_ns, async_ns, sync_ns, two_ns, two_pipe_ns;
 
-    if (PnpkitDriverRegister(u"benchfunc", func_entry, HWID) != STATUS_SUCCESS ||
+    if (PnpkitDriverRegister(u"benchfunc", bench_func_entry, HWID) != STATUS_SUCCESS ||
         PnpkitDriverRegisterFilter(u"benchfilt", filt_entry, HWID, TRUE) != STATUS_SUCCESS ||
-        PnpkitDriverRegisterFilter(u"benchclient", client_entry, HWID, TRUE) != STATUS_SUCCESS || pipe(fds) != 0) {
+        PnpkitDriverRegisterFilter(u"benchclient", bench_client_entry, HWID, TRUE) != STATUS_SUCCESS || pipe(fds) != 0) {
         fprintf(stderr, "bench_wdf: setup failed\n");
         return 1;
     }
-    memset(&info, 0, sizeof(info));
-    info.cbSize = sizeof(info);
-    info.pszInstanceId = u"bench";
-    info.pszzHardwareIds = HWID;
-    KeInitializeEvent(&done, NotificationEvent, FALSE);
-    if (SwDeviceCreate(u"BENCH", u"HTREE\\ROOT\\0", &info, 0, NULL, created, &done, &h) != S_OK) {
-        fprintf(stderr, "bench_wdf: SwDeviceCreate failed\n");
+    h = bench_start_device("bench_wdf", HWID);
+    if (!h)
         return 1;
-    }
-    KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, NULL);
-    PnpkitSimWaitIdle();
-    if (!client_device) {
-        fprintf(stderr, "bench_wdf: the stack did not start\n");
-        return 1;
-    }
 
     sender_init(&s[0]);
     sender_init(&s[1]);

@@ -9,6 +9,15 @@
  * target that completes inline turns recursion into a loop. StopAndWait marks the stream
  * stopping, cancels what was sent, and waits on an event signalled by the last stream request
  * to end.
+ *
+ * Locking: the shared engine's spin lock (RT_LOCK) protects the stream state (running, stopping,
+ * the count of stream requests out); pool calls, sends, cancels and client callbacks run with no
+ * lock held. The per-thread re-send list needs no lock.
+ *
+ * Who frees what: the module owns its stream records (made at Open, destroyed at Close after the
+ * stream stopped) and its two BufferPool children (deleted by the framework with the module). A
+ * buffer is in the output pool, in a request, or with the client after a Client* disposition,
+ * who returns it with BufferPut.
  */
 #include "dmf/dmf_request_target_engine.h"
 #include "base/base_internal.h"

@@ -5,9 +5,19 @@
  * Single requests come from a per-module pool of records (a WDFREQUEST with two preallocated
  * memory objects): a send takes an idle record or makes one, and the completion returns it, so
  * steady traffic allocates nothing. A send with an id enters its record in the cancellable list;
- * Cancel finds the id under the module lock, pins the record (so it is not handed out again),
+ * Cancel finds the id under the engine's lock, pins the record (so it is not handed out again),
  * and cancels after the lock is released. Reusable requests are records of their own, kept in
  * the reuse list until ReuseDelete or close. Passive modules deliver completions on a work item.
+ *
+ * Locking: the engine's spin lock (rt_engine.lock, not the module lock: completions arrive at
+ * DISPATCH_LEVEL even for passive modules) protects the lists, the target and the flags. WDF
+ * calls and client callbacks run with no lock held.
+ *
+ * Who frees what: a record is counted (rt_req.refs: its owner and any Cancel pinning it); the last
+ * count destroys it and its WDFREQUEST and memory objects. Every send holds a module reference
+ * until its client callback returned, so the framework's close (which waits for references)
+ * waits for sends; dmf_rt_close then frees the idle records, reports reusable requests never
+ * deleted, and waits for the passive-delivery work item to go idle.
  */
 #include "dmf/dmf_request_target_engine.h"
 #include "base/base_internal.h"
