@@ -344,7 +344,43 @@ static void closed_module_refuses(void **state)
     dt_finish();
 }
 
+/* NULL, deleted, wrong-typed and wrong-module handles are caught: an error status, no
+ * callback, nothing sent. */
+static void bad_handles_are_refused_and_change_nothing(void **state)
+{
+    dt_done d;
+    WDFIOTARGET t;
+    RequestTarget_DmfRequestReuse r = NULL;
+    DMF_CONFIG_ContinuousRequestTarget c;
+    DMF_MODULE_ATTRIBUTES a;
+    DMFMODULE crt, gone;
+
+    pk_test_capture_verifier();
+    dt_setup(u"badhandles");
+    dt_done_init(&d);
+    DMF_CONFIG_ContinuousRequestTarget_AND_ATTRIBUTES_INIT(&c, &a);
+    assert_int_equal(DMF_ContinuousRequestTarget_Create((WDFDEVICE)dt_parent, &a, WDF_NO_OBJECT_ATTRIBUTES, &crt),
+                     STATUS_SUCCESS);
+    gone = rt_new(FALSE, true);
+    WdfObjectDelete(gone);
+    LONG before = __atomic_load_n(&wtw_st[0].ioctls, __ATOMIC_SEQ_CST);
+    DMFMODULE bad[] = { NULL, gone, crt, (DMFMODULE)dt_target };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_false(NT_SUCCESS(send_ex(bad[i], WT_IOCTL_ECHO, 0, &d, NULL)));
+        assert_false(NT_SUCCESS(DMF_RequestTarget_IoTargetSet(bad[i], dt_target)));
+        assert_false(NT_SUCCESS(DMF_RequestTarget_Get(bad[i], &t)));
+        assert_false(NT_SUCCESS(DMF_RequestTarget_ReuseCreate(bad[i], &r)));
+        assert_false(DMF_RequestTarget_Cancel(bad[i], (RequestTarget_DmfRequestCancel)(uintptr_t)0x100));
+    }
+    assert_null(r);
+    assert_int_equal(d.calls, 0);
+    assert_int_equal(__atomic_load_n(&wtw_st[0].ioctls, __ATOMIC_SEQ_CST), before);
+    assert_true(pk_test_verifier_stops() + pk_test_verifier_reports() > 0);
+    dt_finish();
+}
+
 PK_TEST_MAIN(
+    PK_TEST(bad_handles_are_refused_and_change_nothing),
     PK_TEST(d45_ids_start_at_0x100_and_grow_across_instances),
     PK_TEST(d46_cancel_pending_true_everything_else_false),
     PK_TEST(d47_refused_send_no_callback_no_id),

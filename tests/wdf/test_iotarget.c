@@ -46,12 +46,13 @@ static NTSTATUS tgt_entry(PDRIVER_OBJECT d, PUNICODE_STRING p)
     return STATUS_SUCCESS;
 }
 
-static int expected_reports;
+static int expected_reports, expected_stops;
 
 static void setup(void)
 {
     pk_test_capture_verifier();
     expected_reports = 0;
+    expected_stops = 0;
     wt_reset();
     create_gate = NULL;
     seen_access = 0;
@@ -76,7 +77,7 @@ static void setup(void)
 
 static void finish(void)
 {
-    assert_int_equal(pk_test_verifier_stops(), 0);
+    assert_int_equal(pk_test_verifier_stops(), expected_stops);
     assert_int_equal(pk_test_verifier_reports(), expected_reports);
     WdfObjectDelete(in_mem);
     WdfObjectDelete(out_mem);
@@ -913,7 +914,41 @@ static void synchronous_read_and_write_reach_the_target(void **state)
     finish();
 }
 
-PK_TEST_MAIN(PK_TEST(open_checks_the_size_and_accepts_the_older_size),
+/* NULL, deleted and wrong-typed handles to the target calls: an error status (or nothing for
+ * the VOID calls), a verifier finding, no crash; a good target is left as it was. */
+static void bad_target_handles_are_refused_and_change_nothing(void **state)
+{
+    WDF_IO_TARGET_OPEN_PARAMS p;
+    WDFIOTARGET good, gone, created = NULL;
+
+    setup();
+    good = opened_target();
+    gone = new_target();
+    WdfObjectDelete(gone);
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_BY_NAME(&p, &link_name, GENERIC_READ);
+    WDFIOTARGET bad[] = { NULL, gone, (WDFIOTARGET)in_mem };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_false(NT_SUCCESS(WdfIoTargetOpen(bad[i], &p)));
+        assert_false(NT_SUCCESS(WdfIoTargetStart(bad[i])));
+        WdfIoTargetStop(bad[i], WdfIoTargetCancelSentIo);
+        WdfIoTargetPurge(bad[i], WdfIoTargetPurgeIo);
+        WdfIoTargetClose(bad[i]);
+        WdfIoTargetCloseForQueryRemove(bad[i]);
+    }
+    assert_false(NT_SUCCESS(WdfIoTargetCreate((WDFDEVICE)in_mem, WDF_NO_OBJECT_ATTRIBUTES, &created)));
+    assert_null(created);
+    assert_int_equal(WdfIoTargetCreate(src, WDF_NO_OBJECT_ATTRIBUTES, NULL), STATUS_INVALID_PARAMETER);
+    assert_int_equal(WdfIoTargetOpen(good, NULL), STATUS_INVALID_PARAMETER);
+    assert_int_equal(WdfIoTargetGetState(good), WdfIoTargetStarted);
+    assert_true(pk_test_verifier_stops() + pk_test_verifier_reports() > 0);
+    WdfObjectDelete(good);
+    expected_stops = pk_test_verifier_stops(); /* the findings this test asked for */
+    expected_reports = pk_test_verifier_reports();
+    finish();
+}
+
+PK_TEST_MAIN(PK_TEST(bad_target_handles_are_refused_and_change_nothing),
+             PK_TEST(open_checks_the_size_and_accepts_the_older_size),
              PK_TEST(open_by_empty_name_or_unknown_type_is_invalid_parameter),
              PK_TEST(reopen_without_a_previous_open_by_name_is_invalid_device_request),
              PK_TEST(opening_an_open_target_is_invalid_device_state_and_it_stays_usable),
