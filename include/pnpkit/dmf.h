@@ -852,6 +852,180 @@ PNPKIT_API VOID DMF_ContinuousRequestTarget_BufferPut(DMFMODULE DmfModule, VOID 
  * - Closing the module stops the stream, waits for single and reusable requests in flight,
  *   and deletes reusable requests the client never deleted (verifier warning). */
 
+/* #############################################################################################
+ * DMF_DeviceInterfaceMultipleTarget
+ * #############################################################################################
+ * ---- Summary ----
+ * Watches a device interface class and opens every instance of it as a Target: each enabled
+ * interface gets its own remote WDFIOTARGET (opened by symbolic link) and its own per-target
+ * DMF_ContinuousRequestTarget (ContinuousRequestCount > 0: a stream of requests, started
+ * automatically in Automatic mode) or DMF_RequestTarget (ContinuousRequestCount = 0). Targets
+ * come and go with their interfaces and devices: the client hears Open, QueryRemove (it may
+ * veto), RemoveCancel, RemoveComplete and Close through its state callback, and sends to a
+ * Target with the methods below. Registration for the interface class happens at the point
+ * ModuleOpenOption names; the module is open while at least one Target is open (PostOpen at the
+ * first, PreClose at the last). See docs/dmf/DMF_DeviceInterfaceMultipleTarget.md. */
+
+/* ---- Handles and types ----
+ * A Target is a framework object (the client may attach contexts with WdfObjectAllocateContext).
+ * It keeps its value from Open through QueryRemove and RemoveCancel; after the Target is torn
+ * down its handle is stale, and every method given it fails cleanly (never a dereference). */
+PNPKIT_DECLARE_WDF_HANDLE(DeviceInterfaceMultipleTarget_Target);
+typedef DeviceInterfaceMultipleTarget_Target DMFIOTARGET;
+typedef RequestTarget_DmfRequestCancel DeviceInterfaceMultipleTarget_DmfRequestCancel;
+typedef RequestTarget_DmfRequestReuse DeviceInterfaceMultipleTarget_DmfRequestReuse;
+typedef ContinuousRequestTarget_RequestType DeviceInterfaceMultipleTarget_RequestType;
+typedef EVT_DMF_ContinuousRequestTarget_SendCompletion EVT_DMF_DeviceInterfaceMultipleTarget_SendCompletion;
+
+/* ---- Enumerations ---- */
+typedef enum {
+    DeviceInterfaceMultipleTarget_StateType_Invalid = 0,
+    DeviceInterfaceMultipleTarget_StateType_Open = 1,
+    DeviceInterfaceMultipleTarget_StateType_QueryRemove = 2,
+    /* The old name and the right name of the same value. */
+    DeviceInterfaceMultipleTarget_StateType_QueryRemoveCancelled = 3,
+    DeviceInterfaceMultipleTarget_StateType_RemoveCancel = DeviceInterfaceMultipleTarget_StateType_QueryRemoveCancelled,
+    DeviceInterfaceMultipleTarget_StateType_QueryRemoveComplete = 4,
+    DeviceInterfaceMultipleTarget_StateType_RemoveComplete = DeviceInterfaceMultipleTarget_StateType_QueryRemoveComplete,
+    DeviceInterfaceMultipleTarget_StateType_Close = 5,
+    DeviceInterfaceMultipleTarget_StateType_Maximum = 6,
+} DeviceInterfaceMultipleTarget_StateType;
+
+/* When the module registers for the interface class (and unregisters, tearing every Target
+ * down): PrepareHardware / ReleaseHardware, every D0Entry / D0Exit, or module create / delete
+ * (the only choice for a dynamic module). The framework sees them as NOTIFY_PrepareHardware,
+ * NOTIFY_D0Entry and NOTIFY_Create. */
+typedef enum {
+    DeviceInterfaceMultipleTarget_PnpRegisterWhen_PrepareHardware = 0,
+    DeviceInterfaceMultipleTarget_PnpRegisterWhen_D0Entry = 1,
+    DeviceInterfaceMultipleTarget_PnpRegisterWhen_Create = 2,
+} DeviceInterfaceMultipleTarget_PnpRegisterWhen_Type;
+
+/* ---- Callbacks (PASSIVE_LEVEL, on the PnP worker or the thread that unregisters; no pnpkit
+ * lock held) ---- */
+
+/* The Target changed state (legacy form: cannot veto anything). */
+typedef VOID EVT_DMF_DeviceInterfaceMultipleTarget_OnStateChange(DMFMODULE DmfModule, DMFIOTARGET Target,
+                                                                 DeviceInterfaceMultipleTarget_StateType IoTargetState);
+/* The Target changed state. A failure returned for Open vetoes the open (the Target is deleted,
+ * no further callback for it); a failure for QueryRemove vetoes the removal. Other states:
+ * return STATUS_SUCCESS (the value is ignored). When both forms are set only this one runs. */
+typedef NTSTATUS EVT_DMF_DeviceInterfaceMultipleTarget_OnStateChangeEx(DMFMODULE DmfModule, DMFIOTARGET Target,
+                                                                       DeviceInterfaceMultipleTarget_StateType IoTargetState);
+/* A new interface arrived: *IoTargetOpen is TRUE on entry; writing FALSE skips it (no Target,
+ * no state callback, no create request reaches the device). Called once per new arrival,
+ * before Open. */
+typedef VOID EVT_DMF_DeviceInterfaceMultipleTarget_OnPnpNotification(DMFMODULE DmfModule,
+                                                                     PUNICODE_STRING SymbolicLinkName,
+                                                                     BOOLEAN *IoTargetOpen);
+
+/* ---- Configuration ---- */
+typedef struct {
+    DeviceInterfaceMultipleTarget_PnpRegisterWhen_Type ModuleOpenOption;
+    /* The interface class to open. */
+    GUID DeviceInterfaceMultipleTargetGuid;
+    /* DesiredAccess of each open (0: GENERIC_READ | GENERIC_WRITE). */
+    ULONG OpenMode;
+    /* ShareAccess of each open (0: FILE_SHARE_READ | FILE_SHARE_WRITE). */
+    ULONG ShareAccess;
+    /* The per-target child's config. Its D0 flags must be FALSE (per-target children are
+     * dynamic); its stream callbacks receive this module's handle. */
+    DMF_CONFIG_ContinuousRequestTarget ContinuousRequestTargetModuleConfig;
+    EVT_DMF_DeviceInterfaceMultipleTarget_OnStateChange *EvtDeviceInterfaceMultipleTargetOnStateChange;
+    EVT_DMF_DeviceInterfaceMultipleTarget_OnStateChangeEx *EvtDeviceInterfaceMultipleTargetOnStateChangeEx;
+    EVT_DMF_DeviceInterfaceMultipleTarget_OnPnpNotification *EvtDeviceInterfaceMultipleTargetOnPnpNotification;
+} DMF_CONFIG_DeviceInterfaceMultipleTarget;
+
+/* DMF_DeviceInterfaceMultipleTarget_Create fails with STATUS_INVALID_PARAMETER for
+ * ModuleOpenOption > 2, a D0 flag in ContinuousRequestTargetModuleConfig, or a paged pool type
+ * without PassiveLevel; a dynamic module with an option other than Create fails with
+ * STATUS_UNSUCCESSFUL. */
+DECLARE_DMF_MODULE(DeviceInterfaceMultipleTarget)
+
+/* ---- Methods (DmfModule first, then Target; IRQL <= DISPATCH_LEVEL unless stated) ----
+ * Each method validates the module and the Target (NULL, stale, or a Target of another
+ * instance: STATUS_INVALID_DEVICE_STATE, FALSE, or nothing) and holds the Target's rundown
+ * while it runs, so a removal waits for it. Statuses otherwise as DMF_ContinuousRequestTarget's
+ * methods; completion callbacks receive this module's handle. */
+
+/* Returns a client-owned output buffer to the Target's output pool. STATUS_INVALID_PARAMETER
+ * (buffer stays with the client) for a buffer of another Target's pool; a stale Target: the
+ * buffer is freed, STATUS_INVALID_DEVICE_STATE. */
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceMultipleTarget_BufferPut(DMFMODULE DmfModule, DMFIOTARGET Target,
+                                                                VOID *ClientBuffer);
+/* Cancel, in both spellings: the seed's (DmfModule, DmfRequestIdCancel) looks in every Target
+ * of the module; Microsoft DMF's (DmfModule, Target, DmfRequestIdCancel) only in that Target.
+ * TRUE when a pending request was cancelled (its completion still runs once). */
+PNPKIT_API BOOLEAN PnpkitDeviceInterfaceMultipleTarget_CancelAny(DMFMODULE DmfModule,
+                                                                 RequestTarget_DmfRequestCancel DmfRequestIdCancel);
+PNPKIT_API BOOLEAN PnpkitDeviceInterfaceMultipleTarget_CancelOnTarget(DMFMODULE DmfModule, DMFIOTARGET Target,
+                                                                      RequestTarget_DmfRequestCancel DmfRequestIdCancel);
+#define PNPKIT_DIMT_CANCEL_PICK__(_1, _2, _3, name, ...) name
+#define DMF_DeviceInterfaceMultipleTarget_Cancel(...) \
+    PNPKIT_DIMT_CANCEL_PICK__(__VA_ARGS__, PnpkitDeviceInterfaceMultipleTarget_CancelOnTarget, \
+                              PnpkitDeviceInterfaceMultipleTarget_CancelAny, unused)(__VA_ARGS__)
+/* The Target's WDFIOTARGET. *IoTarget is set to NULL first, so a failure leaves NULL. Valid
+ * while the caller holds a TargetReference or runs inside a state callback for this Target. */
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceMultipleTarget_Get(DMFMODULE DmfModule, DMFIOTARGET Target,
+                                                          WDFIOTARGET *IoTarget);
+/* The configured interface class GUID; always STATUS_SUCCESS (also with no Target open). */
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceMultipleTarget_GuidGet(DMFMODULE DmfModule, GUID *Guid);
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceMultipleTarget_ReuseCreate(DMFMODULE DmfModule,
+                                                                  DeviceInterfaceMultipleTarget_Target Target,
+                                                                  DeviceInterfaceMultipleTarget_DmfRequestReuse *DmfRequestIdReuse);
+/* Needs no rundown (allowed while the Target closes); FALSE for an unknown or in-flight id. */
+PNPKIT_API BOOLEAN DMF_DeviceInterfaceMultipleTarget_ReuseDelete(DMFMODULE DmfModule,
+                                                                 DeviceInterfaceMultipleTarget_Target Target,
+                                                                 DeviceInterfaceMultipleTarget_DmfRequestReuse DmfRequestIdReuse);
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceMultipleTarget_ReuseSend(
+    DMFMODULE DmfModule, DeviceInterfaceMultipleTarget_Target Target,
+    DeviceInterfaceMultipleTarget_DmfRequestReuse DmfRequestIdReuse, VOID *RequestBuffer, size_t RequestLength,
+    VOID *ResponseBuffer, size_t ResponseLength, DeviceInterfaceMultipleTarget_RequestType RequestType,
+    ULONG RequestIoctl, ULONG RequestTimeoutMilliseconds,
+    EVT_DMF_DeviceInterfaceMultipleTarget_SendCompletion *EvtDeviceInterfaceMultipleTargetSingleAsynchronousRequest,
+    VOID *SingleAsynchronousRequestClientContext, DeviceInterfaceMultipleTarget_DmfRequestCancel *DmfRequestIdCancel);
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceMultipleTarget_Send(
+    DMFMODULE DmfModule, DMFIOTARGET Target, VOID *RequestBuffer, size_t RequestLength, VOID *ResponseBuffer,
+    size_t ResponseLength, ContinuousRequestTarget_RequestType RequestType, ULONG RequestIoctl,
+    ULONG RequestTimeoutMilliseconds,
+    EVT_DMF_ContinuousRequestTarget_SendCompletion *EvtContinuousRequestTargetSingleAsynchronousRequest,
+    VOID *SingleAsynchronousRequestClientContext);
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceMultipleTarget_SendEx(
+    DMFMODULE DmfModule, DMFIOTARGET Target, VOID *RequestBuffer, size_t RequestLength, VOID *ResponseBuffer,
+    size_t ResponseLength, DeviceInterfaceMultipleTarget_RequestType RequestType, ULONG RequestIoctl,
+    ULONG RequestTimeoutMilliseconds,
+    EVT_DMF_ContinuousRequestTarget_SendCompletion *EvtContinuousRequestTargetSingleAsynchronousRequest,
+    VOID *SingleAsynchronousRequestClientContext, RequestTarget_DmfRequestCancel *DmfRequestIdCancel);
+/* PASSIVE_LEVEL (at DISPATCH_LEVEL: STATUS_INVALID_DEVICE_REQUEST, nothing sent). A removal of
+ * the Target cancels a blocked call (STATUS_CANCELLED). */
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceMultipleTarget_SendSynchronously(
+    DMFMODULE DmfModule, DMFIOTARGET Target, VOID *RequestBuffer, size_t RequestLength, VOID *ResponseBuffer,
+    size_t ResponseLength, ContinuousRequestTarget_RequestType RequestType, ULONG RequestIoctl,
+    ULONG RequestTimeoutMilliseconds, size_t *BytesWritten);
+/* STATUS_INVALID_DEVICE_REQUEST with ContinuousRequestCount = 0. */
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceMultipleTarget_StreamStart(DMFMODULE DmfModule, DMFIOTARGET Target);
+/* At PASSIVE_LEVEL waits for the stream's requests; at DISPATCH_LEVEL only cancels them. */
+PNPKIT_API VOID DMF_DeviceInterfaceMultipleTarget_StreamStop(DMFMODULE DmfModule, DMFIOTARGET Target);
+/* Holds the Target open (its removal waits) until TargetDereference. STATUS_INVALID_DEVICE_STATE
+ * once the Target's rundown has begun. Never wait for PnP activity while holding it. */
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceMultipleTarget_TargetReference(DMFMODULE DmfModule,
+                                                                      DeviceInterfaceMultipleTarget_Target Target);
+/* Releases a TargetReference; an unmatched one is a verifier stop. */
+PNPKIT_API VOID DMF_DeviceInterfaceMultipleTarget_TargetDereference(DMFMODULE DmfModule,
+                                                                    DeviceInterfaceMultipleTarget_Target Target);
+
+/* ---- Remarks ----
+ * - Every interface present at registration opens, each with its own Target; an arrival for a
+ *   link that already has a Target (letter case and \??\ vs \\?\ ignored) is ignored.
+ * - Callback sequences: arrival: Open; orderly removal: QueryRemove, RemoveComplete; removal
+ *   cancelled: QueryRemove, RemoveCancel (same Target, reopened, stream restarted); veto:
+ *   QueryRemove; surprise removal: RemoveComplete, Close; interface disabled or unregistration:
+ *   Close.
+ * - A removal ends the Target's rundown, cancels the requests sent to it (each completion runs
+ *   exactly once, with STATUS_CANCELLED unless the device won) and waits, on an event, for
+ *   running methods and TargetReferences. */
+
+
 PNPKIT_END_DECLS
 
 #endif /* PNPKIT_DMF_H */

@@ -1185,6 +1185,8 @@ static inline ULONG MmGetMdlByteOffset(PMDL Mdl) { return Mdl->ByteOffset; }
 /* User mode has nothing to lock or map: these only keep the flags Windows code checks. */
 static inline VOID MmProbeAndLockPages(PMDL Mdl, KPROCESSOR_MODE AccessMode, LOCK_OPERATION Operation)
 {
+    (void)AccessMode;
+    (void)Operation;
     Mdl->MdlFlags |= MDL_PAGES_LOCKED;
 }
 static inline VOID MmUnlockPages(PMDL Mdl) { Mdl->MdlFlags &= ~MDL_PAGES_LOCKED; }
@@ -1193,7 +1195,11 @@ static inline VOID MmBuildMdlForNonPagedPool(PMDL Mdl)
     Mdl->MdlFlags |= MDL_SOURCE_IS_NONPAGED_POOL;
     Mdl->MappedSystemVa = MmGetMdlVirtualAddress(Mdl);
 }
-static inline PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority) { return MmGetMdlVirtualAddress(Mdl); }
+static inline PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
+{
+    (void)Priority;
+    return MmGetMdlVirtualAddress(Mdl);
+}
 
 /* =============================================================================================
  * File objects (pnpkit additions: Windows creates them in IoCreateFile)
