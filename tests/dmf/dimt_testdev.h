@@ -233,8 +233,9 @@ static VOID ds_cancel(WDFREQUEST r)
         s = ds_of(WdfIoQueueGetDevice(WdfRequestGetIoQueue(r)));
     if (was_armed)
         __atomic_sub_fetch(&s->held, 1, __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&s->cancels, 1, __ATOMIC_SEQ_CST);
     WdfRequestComplete(r, STATUS_CANCELLED);
+    /* Counted after the completion (and an inline completion routine) ran. */
+    __atomic_add_fetch(&s->cancels, 1, __ATOMIC_SEQ_CST);
     dimt_changed();
 }
 
@@ -270,8 +271,8 @@ static void ds_keep(ds_sensor *s, WDFREQUEST r, int kind, size_t in_len, size_t 
         pthread_cond_signal(&ds_io.cond);
     pthread_mutex_unlock(&ds_io.lock);
     if (!NT_SUCCESS(status)) {
-        __atomic_add_fetch(&s->cancels, 1, __ATOMIC_SEQ_CST);
         WdfRequestComplete(r, STATUS_CANCELLED);
+        __atomic_add_fetch(&s->cancels, 1, __ATOMIC_SEQ_CST);
     }
     dimt_changed();
 }
@@ -681,7 +682,7 @@ typedef struct dimt_client {
 static dimt_client dimt_cli;
 static volatile LONG dimt_state_counts[8], dimt_postopen_count, dimt_preclose_count;
 
-static void dimt_record(DMFMODULE m, DMFIOTARGET t, int state, bool legacy)
+static DIMT_UNUSED void dimt_record(DMFMODULE m, DMFIOTARGET t, int state, bool legacy)
 {
     if (state >= 0 && state < 8)
         __atomic_add_fetch(&dimt_state_counts[state], 1, __ATOMIC_SEQ_CST);
@@ -728,7 +729,7 @@ static DIMT_UNUSED int dimt_count(int state, DMFIOTARGET t)
     return c;
 }
 
-static const char *dimt_state_name(int s)
+static DIMT_UNUSED const char *dimt_state_name(int s)
 {
     switch (s) {
     case DeviceInterfaceMultipleTarget_StateType_Open: return "Open";
@@ -787,6 +788,40 @@ bad:
         dimt_expect_from((from), e__); \
     } while (0)
 
+/* Fails unless the state records (PostOpen, PreClose and PnP notifications left out) from
+ * `from` on are exactly the given ones. */
+static DIMT_UNUSED void expect_states_from(int from, const dimt_exp *e)
+{
+    int n = 0, k = 0;
+    while (e[n].state != -1)
+        n++;
+    for (int i = from; i < dimt_recs_count(); i++) {
+        dimt_rec r = dimt_rec_at(i);
+        if (r.state >= R_POSTOPEN)
+            continue;
+        if (k >= n || r.state != e[k].state || (e[k].t && r.t != e[k].t))
+            goto bad;
+        k++;
+    }
+    if (k == n)
+        return;
+bad:
+    print_message("expected states (from %d):\n", from);
+    for (int i = 0; i < n; i++)
+        print_message("  %s t=%p\n", dimt_state_name(e[i].state), (void *)e[i].t);
+    print_message("recorded:\n");
+    dimt_recs_dump();
+    fail_msg("state sequence differs");
+}
+
+#define EXPECT_STATES(from, ...) \
+    do { \
+        const dimt_exp e__[] = { __VA_ARGS__, { -1, NULL } }; \
+        expect_states_from((from), e__); \
+    } while (0)
+
+#define NO_STATES(from) expect_states_from((from), (const dimt_exp[]){ { -1, NULL } })
+
 /* The Target of the k-th Open record (0-based). */
 static DIMT_UNUSED DMFIOTARGET dimt_opened(int k)
 {
@@ -801,7 +836,7 @@ static DIMT_UNUSED DMFIOTARGET dimt_opened(int k)
     return NULL;
 }
 
-static NTSTATUS dimt_on_state_ex(DMFMODULE m, DMFIOTARGET t, DeviceInterfaceMultipleTarget_StateType state)
+static DIMT_UNUSED NTSTATUS dimt_on_state_ex(DMFMODULE m, DMFIOTARGET t, DeviceInterfaceMultipleTarget_StateType state)
 {
     dimt_record(m, t, (int)state, false);
     if (dimt_cli.on_state)
@@ -809,14 +844,14 @@ static NTSTATUS dimt_on_state_ex(DMFMODULE m, DMFIOTARGET t, DeviceInterfaceMult
     return (state >= 0 && state < 8) ? dimt_cli.ex_status[state] : STATUS_SUCCESS;
 }
 
-static VOID dimt_on_state_legacy(DMFMODULE m, DMFIOTARGET t, DeviceInterfaceMultipleTarget_StateType state)
+static DIMT_UNUSED VOID dimt_on_state_legacy(DMFMODULE m, DMFIOTARGET t, DeviceInterfaceMultipleTarget_StateType state)
 {
     dimt_record(m, t, (int)state, true);
     if (dimt_cli.on_state)
         dimt_cli.on_state(m, t, (int)state);
 }
 
-static VOID dimt_on_pnp(DMFMODULE m, PUNICODE_STRING link, BOOLEAN *open)
+static DIMT_UNUSED VOID dimt_on_pnp(DMFMODULE m, PUNICODE_STRING link, BOOLEAN *open)
 {
     size_t n = link ? link->Length / sizeof(WCHAR) : 0;
     if (n > 255)
@@ -831,13 +866,13 @@ static VOID dimt_on_pnp(DMFMODULE m, PUNICODE_STRING link, BOOLEAN *open)
         *open = FALSE;
 }
 
-static VOID dimt_on_post_open(DMFMODULE m)
+static DIMT_UNUSED VOID dimt_on_post_open(DMFMODULE m)
 {
     __atomic_add_fetch(&dimt_postopen_count, 1, __ATOMIC_SEQ_CST);
     dimt_record(m, NULL, R_POSTOPEN, false);
 }
 
-static VOID dimt_on_pre_close(DMFMODULE m)
+static DIMT_UNUSED VOID dimt_on_pre_close(DMFMODULE m)
 {
     __atomic_add_fetch(&dimt_preclose_count, 1, __ATOMIC_SEQ_CST);
     dimt_record(m, NULL, R_PRECLOSE, false);
@@ -855,7 +890,7 @@ typedef struct dimt_stream {
 } dimt_stream;
 static dimt_stream dimt_str;
 
-static ContinuousRequestTarget_BufferDisposition dimt_on_output(DMFMODULE m, VOID *buffer, size_t size, VOID *context,
+static DIMT_UNUSED ContinuousRequestTarget_BufferDisposition dimt_on_output(DMFMODULE m, VOID *buffer, size_t size, VOID *context,
                                                                 NTSTATUS status)
 {
     ContinuousRequestTarget_BufferDisposition d =
@@ -921,7 +956,7 @@ static BOOLEAN dimt_static_passive;
 static DMFMODULE dimt_static_module;
 static NTSTATUS dimt_modules_status;
 
-static VOID dimt_modules_add(WDFDEVICE device, PDMFMODULE_INIT init)
+static DIMT_UNUSED VOID dimt_modules_add(WDFDEVICE device, PDMFMODULE_INIT init)
 {
     DMF_MODULE_ATTRIBUTES a;
     DMF_MODULE_EVENT_CALLBACKS cb;
@@ -937,7 +972,7 @@ static VOID dimt_modules_add(WDFDEVICE device, PDMFMODULE_INIT init)
     DMF_DmfModuleAdd(init, &a, WDF_NO_OBJECT_ATTRIBUTES, &dimt_static_module);
 }
 
-static void dimt_host_modules(WDFDEVICE device)
+static DIMT_UNUSED void dimt_host_modules(WDFDEVICE device)
 {
     PDMFDEVICE_INIT init = DMF_DmfDeviceInitAllocate(NULL);
     DMF_EVENT_CALLBACKS callbacks;
@@ -1067,7 +1102,7 @@ typedef struct dimt_blocked {
     volatile LONG done;
 } dimt_blocked;
 
-static void *dimt_sync_sender(void *arg)
+static DIMT_UNUSED void *dimt_sync_sender(void *arg)
 {
     dimt_blocked *b = arg;
     uint64_t t0 = pk_test_now_ms();

@@ -26,40 +26,6 @@ static DMF_CONFIG_DeviceInterfaceMultipleTarget cfg;
 static DMF_MODULE_ATTRIBUTES attr;
 static DMF_MODULE_EVENT_CALLBACKS cbs;
 
-/* Fails unless the state records (PostOpen, PreClose and PnP notifications left out) from
- * `from` on are exactly the given ones. */
-static void expect_states_from(int from, const dimt_exp *e)
-{
-    int n = 0, k = 0;
-    while (e[n].state != -1)
-        n++;
-    for (int i = from; i < dimt_recs_count(); i++) {
-        dimt_rec r = dimt_rec_at(i);
-        if (r.state >= R_POSTOPEN)
-            continue;
-        if (k >= n || r.state != e[k].state || (e[k].t && r.t != e[k].t))
-            goto bad;
-        k++;
-    }
-    if (k == n)
-        return;
-bad:
-    print_message("expected states (from %d):\n", from);
-    for (int i = 0; i < n; i++)
-        print_message("  %s t=%p\n", dimt_state_name(e[i].state), (void *)e[i].t);
-    print_message("recorded:\n");
-    dimt_recs_dump();
-    fail_msg("state sequence differs");
-}
-
-#define EXPECT_STATES(from, ...) \
-    do { \
-        const dimt_exp e__[] = { __VA_ARGS__, { -1, NULL } }; \
-        expect_states_from((from), e__); \
-    } while (0)
-
-#define NO_STATES(from) expect_states_from((from), (const dimt_exp[]){ { -1, NULL } })
-
 static void begin_dynamic(void)
 {
     dimt_begin();
