@@ -46,6 +46,8 @@ run: build
 	@echo
 	./$(BUILD_DIR)/examples/wdf_stack
 	@echo
+	./$(BUILD_DIR)/examples/dmf_sensors
+	@echo
 	./$(BUILD_DIR)/examples/nmr_modules
 
 test: build

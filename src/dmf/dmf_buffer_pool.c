@@ -471,6 +471,15 @@ bool dmf_buffer_pool_buffer_is_from(DMFMODULE source, void *buffer, const char *
     return true;
 }
 
+DMFMODULE dmf_buffer_pool_source_of(void *buffer, const char *api)
+{
+    bp_entry *e;
+
+    if (!entry_from_buffer(buffer, api, &e))
+        return NULL;
+    return dmf_module_handle(e->source);
+}
+
 /* =============================================================================================
  * WDF Module Callbacks
  *

@@ -499,6 +499,12 @@ static const dmf_module_descriptor crt_descriptor = {
     .close = crt_close,
 };
 
+DMFMODULE dmf_crt_output_pool(DMFMODULE crt)
+{
+    dmf_module *m = dmf_module_from_callback(crt);
+    return m ? ((crt_context *)dmf_module_context(m))->output_pool : NULL;
+}
+
 /* =============================================================================================
  * Public Calls by Client
  * ============================================================================================= */

@@ -29,6 +29,9 @@ typedef struct dmf_module dmf_module;
  * ============================================================================================= */
 typedef struct dmf_module_descriptor {
     const char *name;               /* "BufferPool"; used in traces and verifier messages */
+    /* A module type with several descriptors (one per open option) names the one its methods
+     * check in dmf_method_enter; NULL otherwise. */
+    const struct dmf_module_descriptor *family;
     ULONG options;                  /* DMF_MODULE_OPTIONS_PASSIVE / _DISPATCH / _DISPATCH_MAXIMUM */
     DmfModuleOpenOption open_option;
     size_t context_size;            /* private context, zeroed, allocated with the module */
@@ -62,6 +65,18 @@ typedef struct dmf_module_descriptor {
  * creates a child or a static module instead of a dynamic one. PASSIVE_LEVEL. */
 NTSTATUS dmf_module_create(WDFDEVICE device, DMF_MODULE_ATTRIBUTES *attributes, WDF_OBJECT_ATTRIBUTES *object_attributes,
                            const dmf_module_descriptor *descriptor, DMFMODULE *out);
+
+/* Creates a dynamic module with `creator` (a DMF_<Module>_Create) for the module `owner`: it is
+ * opened at create like a client's dynamic module, but the client never sees its handle (its
+ * callbacks carry owner's client handle, WdfObjectDelete refuses it) and it is not one of
+ * owner's children: owner deletes it (pk_object_delete on its object, or through its parent
+ * object in object_attributes). PASSIVE_LEVEL. */
+NTSTATUS dmf_module_create_owned(dmf_module *owner, DMF_ModuleInstanceCreate *creator, DMF_MODULE_ATTRIBUTES *attributes,
+                                 WDF_OBJECT_ATTRIBUTES *object_attributes, DMFMODULE *out);
+
+/* Deletes a module made by dmf_module_create_owned: closes it (waiting for its references)
+ * and deletes its object. PASSIVE_LEVEL. */
+void dmf_module_delete_owned(DMFMODULE module);
 
 /* =============================================================================================
  * Method brackets. dmf_method_enter validates the IRQL (at most max_irql), the handle and the
@@ -130,5 +145,16 @@ NTSTATUS dmf_modules_on_d0_exit(WDFOBJECT device, ULONG target_state);
 /* True when buffer is a pool buffer (signature and sentinels good) made by the source pool
  * `source`; a verifier stop naming api otherwise. */
 bool dmf_buffer_pool_buffer_is_from(DMFMODULE source, void *buffer, const char *api);
+
+/* The source pool that made a pool buffer (whatever list it is in now); NULL after a verifier
+ * stop naming api for a pointer that is not a pool buffer. */
+DMFMODULE dmf_buffer_pool_source_of(void *buffer, const char *api);
+
+/* =============================================================================================
+ * ContinuousRequestTarget internals used by DeviceInterfaceMultipleTarget.
+ * ============================================================================================= */
+
+/* The output pool of a ContinuousRequestTarget (NULL without one). */
+DMFMODULE dmf_crt_output_pool(DMFMODULE crt);
 
 #endif /* PNPKIT_DMF_INTERNAL_H */

@@ -78,6 +78,7 @@ struct dmf_module {
     bool passive;        /* runs at PASSIVE_LEVEL: passive lock */
     bool dynamic;        /* created with DMF_<Module>_Create, or under such a module */
     bool client_created; /* created by the client (not a module's child): callbacks carry it */
+    dmf_module *owner;   /* dmf_module_create_owned: callbacks carry the owner's client handle */
     bool filter;         /* its device was marked with DMF_DmfFdoSetFilter */
     bool created_ok;     /* the create callback succeeded, so destroy must run */
     bool children_referenced; /* children[] still hold their references */
@@ -157,6 +158,7 @@ static const WDF_OBJECT_CONTEXT_TYPE_INFO dmf_host_type_info = {
 typedef struct create_context {
     dmf_module *parent; /* the module whose child it is, or NULL */
     bool is_static;     /* added through DMF_ModulesCreate */
+    dmf_module *owner;  /* dmf_module_create_owned: the module whose handle callbacks carry */
 } create_context;
 
 static __thread const create_context *tls_create_context;
@@ -189,8 +191,14 @@ void dmf_module_object_dereference(dmf_module *m) { pk_object_dereference(&m->he
 
 DMFMODULE dmf_module_client_handle(dmf_module *m)
 {
-    while (!m->client_created && m->parent_module)
-        m = m->parent_module;
+    while (!m->client_created) {
+        if (m->parent_module)
+            m = m->parent_module;
+        else if (m->owner)
+            m = m->owner;
+        else
+            break;
+    }
     return dmf_module_handle(m);
 }
 
@@ -457,7 +465,7 @@ bool dmf_method_enter(DMFMODULE handle, const dmf_module_descriptor *descriptor,
 
     if (!module_enter(handle, api, max_irql, &m))
         return false;
-    if (pk_unlikely(m->descriptor != descriptor)) {
+    if (pk_unlikely(m->descriptor != descriptor && m->descriptor->family != descriptor)) {
         pk_verifier_stop(api, "module %p is a DMF_%s, not a DMF_%s", (void *)handle, m->descriptor->name,
                          descriptor->name);
         pk_object_dereference(&m->header);
@@ -801,7 +809,7 @@ static NTSTATUS create_added(dmf_add_entry *e, WDFOBJECT device, const create_co
 static NTSTATUS create_children(dmf_module *m, DMF_MODULE_ATTRIBUTES *attributes)
 {
     dmf_module_init init = { DMF_MODULE_INIT_MAGIC, m, DMF_MAXIMUM_CHILDREN, 0, 0, NULL, STATUS_SUCCESS };
-    create_context ctx = { m, false };
+    create_context ctx = { m, false, NULL };
     NTSTATUS status;
 
     m->descriptor->child_modules_add(dmf_module_handle(m), attributes, &init);
@@ -869,7 +877,7 @@ NTSTATUS dmf_module_create(WDFDEVICE device, DMF_MODULE_ATTRIBUTES *attributes, 
     const char *api = d->name;
     WDF_OBJECT_ATTRIBUTES oa;
     pk_object *device_object;
-    dmf_module *m, *parent;
+    dmf_module *m, *parent, *owner;
     dmf_host *host;
     size_t head, context_offset;
     bool dynamic, passive, top_level, filter;
@@ -877,6 +885,7 @@ NTSTATUS dmf_module_create(WDFDEVICE device, DMF_MODULE_ATTRIBUTES *attributes, 
 
     tls_create_context = NULL; /* consumed: nested creations start fresh */
     parent = ctx ? ctx->parent : NULL;
+    owner = ctx ? ctx->owner : NULL;
     top_level = parent == NULL;
 
     if (!pk_irql_ok(api, PASSIVE_LEVEL))
@@ -921,7 +930,7 @@ NTSTATUS dmf_module_create(WDFDEVICE device, DMF_MODULE_ATTRIBUTES *attributes, 
 
     head = align16(sizeof(dmf_module));
     context_offset = head;
-    status = pk_object_create(dynamic && top_level ? &module_type_dynamic : &module_type_owned, &oa, NULL,
+    status = pk_object_create(dynamic && top_level && !owner ? &module_type_dynamic : &module_type_owned, &oa, NULL,
                               head + align16(d->context_size) + d->config_size, api, (void **)&m);
     if (!NT_SUCCESS(status))
         return status;
@@ -933,7 +942,8 @@ NTSTATUS dmf_module_create(WDFDEVICE device, DMF_MODULE_ATTRIBUTES *attributes, 
     m->device = parent ? parent->device : (WDFOBJECT)device;
     m->passive = passive;
     m->dynamic = dynamic;
-    m->client_created = top_level;
+    m->client_created = top_level && !owner;
+    m->owner = owner;
     m->filter = filter;
     m->context = d->context_size ? (char *)m + context_offset : NULL;
     m->config = d->config_size ? (char *)m + head + align16(d->context_size) : NULL;
@@ -982,6 +992,28 @@ NTSTATUS dmf_module_create(WDFDEVICE device, DMF_MODULE_ATTRIBUTES *attributes, 
 abandon:
     abandon_module(m);
     return status;
+}
+
+NTSTATUS dmf_module_create_owned(dmf_module *owner, DMF_ModuleInstanceCreate *creator, DMF_MODULE_ATTRIBUTES *attributes,
+                                 WDF_OBJECT_ATTRIBUTES *object_attributes, DMFMODULE *out)
+{
+    create_context ctx = { NULL, false, owner };
+    NTSTATUS status;
+
+    tls_create_context = &ctx;
+    status = creator((WDFDEVICE)owner->device, attributes, object_attributes, out);
+    tls_create_context = NULL;
+    return status;
+}
+
+void dmf_module_delete_owned(DMFMODULE module)
+{
+    pk_object *o;
+
+    if (!PK_ALWAYS(NT_SUCCESS(pk_object_reference_handle((WDFOBJECT)module, PK_KIND_DMFMODULE, "DMF", &o))))
+        return;
+    pk_object_delete(o);
+    pk_object_dereference(o);
 }
 
 /* =============================================================================================
@@ -1289,7 +1321,7 @@ NTSTATUS DMF_ModulesCreate(WDFDEVICE Device, PDMFDEVICE_INIT *DmfDeviceInit)
 {
     static const char api[] = "DMF_ModulesCreate";
     dmf_module_init init = { DMF_MODULE_INIT_MAGIC, NULL, 0, 0, 0, NULL, STATUS_SUCCESS };
-    create_context ctx = { NULL, true };
+    create_context ctx = { NULL, true, NULL };
     WDF_OBJECT_ATTRIBUTES host_attributes;
     PDMFDEVICE_INIT dinit;
     dmf_host *host;

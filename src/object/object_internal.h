@@ -39,6 +39,7 @@ typedef enum pk_object_kind {
     PK_KIND_DMFMODULE,
     PK_KIND_UMDF1,
     PK_KIND_LOOKASIDE,
+    PK_KIND_DMFIOTARGET,
     PK_KIND_MAX
 } pk_object_kind;
 
