@@ -986,10 +986,27 @@ static DIMT_UNUSED void dimt_host_modules(WDFDEVICE device)
     dimt_modules_status = DMF_ModulesCreate(device, &init);
 }
 
+/* Verifier findings: counted and printed (so a failing count says what was found). */
+static volatile LONG dimt_stop_count, dimt_report_count;
+
+static VOID dimt_verifier_handler(PVOID context, PNPKIT_VERIFIER_SEVERITY severity, PCSTR api, PCSTR message)
+{
+    (void)context;
+    if (severity == PnpkitVerifierStop)
+        __atomic_add_fetch(&dimt_stop_count, 1, __ATOMIC_SEQ_CST);
+    else
+        __atomic_add_fetch(&dimt_report_count, 1, __ATOMIC_SEQ_CST);
+    print_message("verifier %s: %s: %s\n", severity == PnpkitVerifierStop ? "stop" : "report", api, message);
+}
+
+static DIMT_UNUSED int dimt_stops(void) { return (int)__atomic_load_n(&dimt_stop_count, __ATOMIC_SEQ_CST); }
+static DIMT_UNUSED int dimt_reports(void) { return (int)__atomic_load_n(&dimt_report_count, __ATOMIC_SEQ_CST); }
+
 /* Registers the drivers and resets every record. Call first. */
 static DIMT_UNUSED void dimt_begin(void)
 {
-    pk_test_capture_verifier();
+    dimt_stop_count = dimt_report_count = 0;
+    PnpkitVerifierSetHandler(dimt_verifier_handler, NULL);
     dimt_expected_stops = 0;
     wt_reset();
     memset(&dimt_cli, 0, sizeof(dimt_cli));
@@ -1086,7 +1103,7 @@ static DIMT_UNUSED void dimt_finish(void)
     PnpkitShutdown();
     ds_unregister();
     wt_teardown();
-    assert_int_equal(pk_test_verifier_stops(), dimt_expected_stops);
+    assert_int_equal(dimt_stops(), dimt_expected_stops);
 }
 
 /* ---- Threads that block in a call ---- */

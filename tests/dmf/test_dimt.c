@@ -500,7 +500,7 @@ static void D17_with_both_state_callbacks_only_ex_is_called(void **state)
     ds_sensor *s = ds_create(0, NULL);
     cfg.EvtDeviceInterfaceMultipleTargetOnStateChange = dimt_on_state_legacy;
     m = dimt_create(&cfg, &attr);
-    assert_true(pk_test_verifier_reports() >= 1); /* a warning is traced */
+    assert_true(dimt_reports() >= 1); /* a warning is traced */
     assert_int_equal(ds_query_and_remove(s), CR_SUCCESS);
     ds_sensor *s1 = ds_create(1, NULL);
     ds_surprise_remove(s1);
@@ -529,7 +529,7 @@ static void D18_a_d0_flag_in_the_child_config_fails_create_with_invalid_paramete
     (void)dimt_create_expect(&cfg, &attr, STATUS_INVALID_PARAMETER);
     assert_int_equal(dimt_recs_count(), 0);
     assert_int_equal(dimt_load(&s->creates), 0);
-    dimt_expected_stops = pk_test_verifier_stops(); /* a stop may accompany the refusal */
+    dimt_expected_stops = dimt_stops(); /* a stop may accompany the refusal */
     dimt_finish();
 }
 
@@ -544,7 +544,7 @@ static void D18_config_open_option_above_2_fails_create_with_invalid_parameter(v
     (void)dimt_create_expect(&cfg, &attr, STATUS_INVALID_PARAMETER);
     assert_int_equal(dimt_recs_count(), 0);
     assert_int_equal(dimt_load(&s->creates), 0);
-    dimt_expected_stops = pk_test_verifier_stops();
+    dimt_expected_stops = dimt_stops();
     dimt_finish();
 }
 
@@ -559,7 +559,7 @@ static void D18_config_paged_pool_without_passive_level_fails_create_with_invali
     (void)dimt_create_expect(&cfg, &attr, STATUS_INVALID_PARAMETER);
     assert_int_equal(dimt_recs_count(), 0);
     assert_int_equal(dimt_load(&s->creates), 0);
-    dimt_expected_stops = pk_test_verifier_stops();
+    dimt_expected_stops = dimt_stops();
     /* With PassiveLevel it is accepted. */
     attr.PassiveLevel = TRUE;
     m = dimt_create(&cfg, &attr);
@@ -578,7 +578,7 @@ static void D18_config_dynamic_module_with_a_hardware_open_option_fails_create_w
     cfg.ModuleOpenOption = DeviceInterfaceMultipleTarget_PnpRegisterWhen_D0Entry;
     (void)dimt_create_expect(&cfg, &attr, STATUS_UNSUCCESSFUL);
     assert_int_equal(dimt_recs_count(), 0);
-    dimt_expected_stops = pk_test_verifier_stops();
+    dimt_expected_stops = dimt_stops();
     dimt_finish();
 }
 
@@ -1160,11 +1160,11 @@ static void D31_every_method_refuses_a_dead_target_without_crashing(void **state
 
     /* An unmatched TargetDereference of a dead Target changes nothing (a verifier finding is
      * allowed). */
-    stops = pk_test_verifier_stops();
+    stops = dimt_stops();
     DMF_DeviceInterfaceMultipleTarget_TargetDereference(m, t0);
     DMF_DeviceInterfaceMultipleTarget_TargetDereference(m, NULL);
-    assert_true(pk_test_verifier_stops() - stops <= 2);
-    dimt_expected_stops = pk_test_verifier_stops();
+    assert_true(dimt_stops() - stops <= 2);
+    dimt_expected_stops = dimt_stops();
     WdfObjectDelete(other);
     WdfObjectDelete(m);
     dimt_finish();

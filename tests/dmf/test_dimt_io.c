@@ -45,9 +45,9 @@ static void D13_without_stream_requests_stream_start_is_invalid_device_request_a
     t = dimt_opened(0);
 
     assert_int_equal(DMF_DeviceInterfaceMultipleTarget_StreamStart(m, t), STATUS_INVALID_DEVICE_REQUEST);
-    reports = pk_test_verifier_reports();
+    reports = dimt_reports();
     DMF_DeviceInterfaceMultipleTarget_StreamStop(m, t); /* does nothing, with a warning */
-    assert_true(pk_test_verifier_reports() > reports);
+    assert_true(dimt_reports() > reports);
     assert_int_equal(dimt_load(&s->ioctls), 0);
 
     /* Send */
@@ -205,7 +205,7 @@ static void D14_with_no_target_open_every_per_target_method_fails(void **state)
     check_no_target(m);
     check_no_target(ms);
     assert_false(DMF_DeviceInterfaceMultipleTarget_Cancel(m, id));
-    dimt_expected_stops = pk_test_verifier_stops(); /* StreamStop on no Target may be reported */
+    dimt_expected_stops = dimt_stops(); /* StreamStop on no Target may be reported */
     WdfObjectDelete(ms);
     WdfObjectDelete(m);
     dimt_finish();
@@ -355,7 +355,7 @@ static void D56_buffer_put_refuses_another_targets_buffer_and_frees_it_for_a_sta
     assert_int_equal(ds_query_and_remove(s1), CR_SUCCESS);
     assert_int_equal(dimt_count(ST_RCOMPLETE, t[1]), 1);
     assert_int_equal(DMF_DeviceInterfaceMultipleTarget_BufferPut(m, t[1], buf[1]), STATUS_INVALID_DEVICE_STATE);
-    dimt_expected_stops = pk_test_verifier_stops(); /* the spec names no verifier stop; tolerated */
+    dimt_expected_stops = dimt_stops(); /* the spec names no verifier stop; tolerated */
     WdfObjectDelete(m);
     dimt_finish();
 }
