@@ -746,14 +746,25 @@ static void D23_a_failed_reopen_fires_no_remove_cancel_and_methods_fail(void **s
     assert_int_equal(dimt_postopen_count, 1);
     assert_int_equal(dimt_preclose_count, 1);
 
-    /* The device goes: whatever cleans the Target up, no RemoveCancel and no Open appear. */
+    /* The device goes: its interface removal tears the closed Target down (spec 1.4: "the next
+     * RemoveComplete or teardown cleans up"; teardown is triggered by interface removal), with
+     * no RemoveCancel and no Open. */
     s->veto_query_remove = 0;
+    from = dimt_recs_count();
     assert_int_equal(ds_query_and_remove(s), CR_SUCCESS);
-    WdfObjectDelete(m);
+    ds_close(s);
     assert_int_equal(dimt_count(ST_RCANCEL, NULL), 0);
     assert_int_equal(dimt_count(ST_OPEN, NULL), 1);
     assert_int_equal(dimt_postopen_count, 1);
     assert_int_equal(dimt_preclose_count, 1);
+    /* So the same link, when it comes back, is a new arrival: asked and opened again. */
+    s = ds_create(0, NULL);
+    DIMT_EXPECT(from, { R_PNP, NULL }, { R_POSTOPEN, NULL }, { ST_OPEN, NULL });
+    assert_int_equal(dimt_echo(m, dimt_opened(1)), STATUS_SUCCESS);
+    assert_int_equal(ds_query_and_remove(s), CR_SUCCESS);
+    WdfObjectDelete(m);
+    assert_int_equal(dimt_postopen_count, 2);
+    assert_int_equal(dimt_preclose_count, 2);
     dimt_finish();
 }
 
