@@ -1087,6 +1087,17 @@ static DIMT_UNUSED DMFMODULE dimt_create(DMF_CONFIG_DeviceInterfaceMultipleTarge
     return dimt_create_expect(c, a, STATUS_SUCCESS);
 }
 
+/* Closes every sensor (what is left of each is surprise-removed, so its Targets go through
+ * their removal), then deletes the module, which has no Target open any more. Tests of
+ * deletion with Targets open (D3, D30, D36) call WdfObjectDelete directly. */
+static DIMT_UNUSED void dimt_delete(DMFMODULE m)
+{
+    for (int i = 0; i < DS_MAX; i++)
+        ds_close(&ds_sensors[i]);
+    PnpkitSimWaitIdle();
+    WdfObjectDelete(m);
+}
+
 /* Releases what the sensors hold, closes the sensors and the host, unregisters the drivers and
  * checks the verifier stops. Dynamic modules must have been deleted. */
 static DIMT_UNUSED void dimt_finish(void)

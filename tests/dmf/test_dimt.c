@@ -110,6 +110,62 @@ static void D2_d0entry_option_closes_every_target_at_d0exit_and_opens_every_inte
     dimt_finish();
 }
 
+/* D57 (and spec 1.4 "Power" for the Create option of a static module) */
+static void d57_run(DeviceInterfaceMultipleTarget_PnpRegisterWhen_Type option)
+{
+    int from;
+
+    dimt_begin();
+    ds_sensor *s0 = ds_create(0, NULL);
+    ds_sensor *s1 = ds_create(1, NULL);
+    dimt_config(&dimt_static_config, &attr, &cbs);
+    dimt_static_config.ModuleOpenOption = option;
+    dimt_config_stream(&dimt_static_config, 2, 16, true);
+    dimt_host_start(true);
+    assert_int_equal(dimt_count(ST_OPEN, NULL), 2);
+    DIMT_WAIT(dimt_load(&s0->held) == 2 && dimt_load(&s1->held) == 2);
+    from = dimt_recs_count();
+
+    for (int cycle = 1; cycle <= 2; cycle++) {
+        /* D0Exit: every stream stopped (its requests cancelled and back), no Close. */
+        assert_int_equal(dimt_host_power(PowerDeviceD3), STATUS_SUCCESS);
+        assert_int_equal(dimt_load(&s0->held), 0);
+        assert_int_equal(dimt_load(&s1->held), 0);
+        assert_int_equal(dimt_load(&s0->cancels), 2 * cycle);
+        assert_int_equal(dimt_load(&s1->cancels), 2 * cycle);
+        assert_int_equal(dimt_str.outputs, 0);
+        NO_STATES(from);
+        assert_int_equal(dimt_load(&s0->cleanups), 0); /* the targets stay open */
+        assert_int_equal(dimt_echo(dimt_static_module, dimt_opened(0)), STATUS_SUCCESS);
+
+        /* D0Entry: started again. */
+        assert_int_equal(dimt_host_power(PowerDeviceD0), STATUS_SUCCESS);
+        DIMT_WAIT(dimt_load(&s0->held) == 2 && dimt_load(&s1->held) == 2);
+        assert_int_equal(dimt_load(&s0->holds_received), 2 * (cycle + 1));
+        assert_int_equal(dimt_load(&s1->holds_received), 2 * (cycle + 1));
+        NO_STATES(from);
+    }
+    assert_int_equal(dimt_postopen_count, 1);
+    assert_int_equal(dimt_preclose_count, 0);
+    assert_int_equal(dimt_load(&s0->creates), 1);
+    assert_int_equal(dimt_load(&s1->creates), 1);
+    /* Still streaming. */
+    assert_int_equal(ds_release(s1, 1, STATUS_SUCCESS), 1);
+    DIMT_WAIT(dimt_load(&dimt_str.outputs) == 1 && dimt_load(&s1->held) == 2);
+    assert_int_equal(dimt_str.bad_payload, 0);
+    dimt_finish();
+}
+
+static void D57_prepare_hardware_option_automatic_stream_stops_at_d0exit_without_close_and_restarts_at_d0entry(void **state)
+{
+    d57_run(DeviceInterfaceMultipleTarget_PnpRegisterWhen_PrepareHardware);
+}
+
+static void D57_static_create_option_automatic_stream_stops_at_d0exit_without_close_and_restarts_at_d0entry(void **state)
+{
+    d57_run(DeviceInterfaceMultipleTarget_PnpRegisterWhen_Create);
+}
+
 /* D3 */
 static void D3_create_option_registers_at_create_and_delete_closes_every_target_before_returning(void **state)
 {
@@ -125,7 +181,7 @@ static void D3_create_option_registers_at_create_and_delete_closes_every_target_
     assert_int_equal(dimt_load(&s1->creates), 1);
 
     from = dimt_recs_count();
-    WdfObjectDelete(m);
+    WdfObjectDelete(m); /* with both Targets open */
     /* Checked without waiting: the delete returned only after the module closed. */
     DIMT_EXPECT(from, { ST_CLOSE, NULL }, { ST_CLOSE, NULL }, { R_PRECLOSE, NULL });
     assert_int_equal(dimt_count(ST_CLOSE, dimt_opened(0)), 1);
@@ -160,7 +216,7 @@ static void D4_every_interface_enabled_at_registration_opens_with_its_own_target
     assert_ptr_not_equal(t[0], t[1]);
     assert_ptr_not_equal(t[0], t[2]);
     assert_ptr_not_equal(t[1], t[2]);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -193,7 +249,7 @@ static void D5_a_duplicate_arrival_of_an_open_link_in_any_spelling_creates_nothi
     assert_int_equal(dimt_recs_count(), from); /* no PnP notification, no state callback */
     assert_int_equal(dimt_load(&s->creates), 1);
     assert_int_equal(dimt_echo(m, dimt_opened(0)), STATUS_SUCCESS);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -215,7 +271,7 @@ static void D6_pnp_notification_writing_false_creates_no_target_and_sends_no_cre
     assert_int_equal(ds_query_and_remove(s0), CR_SUCCESS);
     ds_surprise_remove(s1);
     DIMT_EXPECT(0, { R_PNP, NULL }, { R_PNP, NULL });
-    WdfObjectDelete(m);
+    dimt_delete(m);
     assert_int_equal(dimt_preclose_count, 0);
     dimt_finish();
 }
@@ -245,7 +301,7 @@ static void D7_pnp_notification_is_called_once_per_arrival_before_open_with_the_
     /* A removal is not an arrival. */
     assert_int_equal(ds_query_and_remove(s1), CR_SUCCESS);
     assert_int_equal(dimt_cli.pnp_calls, 2);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -264,7 +320,7 @@ static void D8_zero_open_mode_and_share_access_open_for_read_write_shared(void *
     assert_int_equal(s->last_access, 0xC0000000u);
     assert_int_equal(s->last_share, FILE_SHARE_READ | FILE_SHARE_WRITE);
     assert_int_equal(s->last_share, 3);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -281,7 +337,9 @@ static void D9_nonzero_open_mode_and_share_access_reach_the_device_exactly(void 
     assert_int_equal(dimt_load(&s->creates), 1);
     assert_int_equal(s->last_access, GENERIC_READ);
     assert_int_equal(s->last_share, FILE_SHARE_READ);
+    ds_set_interface(s, false); /* the Target goes; the device stays for the next module */
     WdfObjectDelete(m);
+    ds_set_interface(s, true);
 
     dimt_recs_clear();
     cfg.OpenMode = GENERIC_WRITE;
@@ -290,7 +348,7 @@ static void D9_nonzero_open_mode_and_share_access_reach_the_device_exactly(void 
     assert_int_equal(dimt_load(&s->creates), 2);
     assert_int_equal(s->last_access, GENERIC_WRITE);
     assert_int_equal(s->last_share, FILE_SHARE_WRITE | FILE_SHARE_DELETE);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -333,7 +391,7 @@ static void D10_ex_open_veto_deletes_the_target_for_good_and_a_later_arrival_ask
     assert_int_equal(dimt_count(ST_CLOSE, vetoed), 0);
     assert_int_equal(dimt_count(ST_QR, vetoed), 0);
     assert_int_equal(dimt_count(ST_RCOMPLETE, vetoed), 0);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     assert_int_equal(dimt_postopen_count, 2);
     assert_int_equal(dimt_preclose_count, 2);
     dimt_finish();
@@ -382,7 +440,7 @@ static void D11_send_sync_get_and_reference_already_work_inside_the_open_callbac
     assert_int_equal(d11_done.out_read, sizeof(d11_out));
     for (int i = 0; i < 8; i++)
         assert_int_equal(d11_out[i], d11_in[i] ^ 0x5A);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     assert_int_equal(dimt_load(&d11_done.calls), 1);
     dimt_finish();
 }
@@ -418,7 +476,7 @@ static void D12_automatic_mode_sends_no_stream_request_before_open_returns(void 
     DIMT_WAIT(dimt_load(&d12_sensor->held) == 3);
     assert_int_equal(dimt_load(&d12_sensor->holds_received), 3);
     assert_int_equal(dimt_str.outputs, 0);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     assert_int_equal(dimt_load(&d12_sensor->held), 0);
     dimt_finish();
 }
@@ -452,8 +510,8 @@ static void D15_guid_get_returns_the_configured_guid_at_all_times(void **state)
     other = dimt_create(&c2, &a2);
     assert_int_equal(DMF_DeviceInterfaceMultipleTarget_GuidGet(other, &g), STATUS_SUCCESS);
     assert_true(IsEqualGUID(&g, &DIMT_OTHER_GUID));
-    WdfObjectDelete(other);
-    WdfObjectDelete(m);
+    dimt_delete(other);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -484,8 +542,9 @@ static void D16_post_open_at_the_first_target_and_pre_close_at_the_last_also_thr
     ds_create(2, NULL);
     DIMT_EXPECT(from, { R_PNP, NULL }, { R_POSTOPEN, NULL }, { ST_OPEN, NULL });
     from = dimt_recs_count();
-    WdfObjectDelete(m);
+    ds_set_interface(&ds_sensors[2], false);
     DIMT_EXPECT(from, { ST_CLOSE, NULL }, { R_PRECLOSE, NULL });
+    dimt_delete(m);
     assert_int_equal(dimt_postopen_count, 2);
     assert_int_equal(dimt_preclose_count, 2);
     dimt_finish();
@@ -508,7 +567,7 @@ static void D17_with_both_state_callbacks_only_ex_is_called(void **state)
                   { ST_CLOSE, NULL });
     for (int i = 0; i < dimt_recs_count(); i++)
         assert_false(dimt_rec_at(i).legacy);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -564,7 +623,7 @@ static void D18_config_paged_pool_without_passive_level_fails_create_with_invali
     attr.PassiveLevel = TRUE;
     m = dimt_create(&cfg, &attr);
     assert_int_equal(dimt_count(ST_OPEN, NULL), 1);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -603,7 +662,7 @@ static void D19_orderly_removal_yields_query_remove_then_remove_complete(void **
     assert_int_equal(dimt_preclose_count, 1);
     assert_int_equal(dimt_load(&s->cleanups), 1);
     assert_int_equal(dimt_load(&s->closes), 1);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     assert_int_equal(dimt_count(ST_CLOSE, NULL), 0);
     dimt_finish();
 }
@@ -624,7 +683,7 @@ static void D20_surprise_removal_yields_remove_complete_then_close(void **state)
     assert_int_equal(dimt_count(ST_QR, NULL), 0);
     assert_int_equal(dimt_preclose_count, 1);
     assert_int_equal(dimt_load(&s->closes), 1);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -669,7 +728,7 @@ static void D21_query_remove_then_cancel_yields_remove_cancel_with_the_same_targ
     assert_int_equal(dimt_load(&s->closes), 1);
     assert_int_equal(dimt_postopen_count, 2);
     assert_int_equal(dimt_preclose_count, 1);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     assert_int_equal(dimt_preclose_count, 2);
     dimt_finish();
 }
@@ -718,7 +777,7 @@ static void D22_after_remove_cancel_methods_succeed_and_the_stream_restarted_bef
     DIMT_WAIT(dimt_load(&dimt_str.outputs) == 1);
     assert_int_equal(dimt_str.bad_payload, 0);
     DIMT_WAIT(dimt_load(&d22_sensor->held) == 2);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -762,7 +821,7 @@ static void D23_a_failed_reopen_fires_no_remove_cancel_and_methods_fail(void **s
     DIMT_EXPECT(from, { R_PNP, NULL }, { R_POSTOPEN, NULL }, { ST_OPEN, NULL });
     assert_int_equal(dimt_echo(m, dimt_opened(1)), STATUS_SUCCESS);
     assert_int_equal(ds_query_and_remove(s), CR_SUCCESS);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     assert_int_equal(dimt_postopen_count, 2);
     assert_int_equal(dimt_preclose_count, 2);
     dimt_finish();
@@ -794,7 +853,7 @@ static void D24_an_ex_query_remove_veto_keeps_the_target_open_and_streaming(void
     DIMT_WAIT(dimt_load(&s->held) == 2); /* sent again */
     assert_int_equal(dimt_str.bad_payload, 0);
     assert_int_equal(dimt_preclose_count, 0);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -818,7 +877,7 @@ static void D25_the_legacy_callback_cannot_veto_query_remove(void **state)
     for (int i = 0; i < dimt_recs_count(); i++)
         if (dimt_rec_at(i).state < R_POSTOPEN)
             assert_true(dimt_rec_at(i).legacy);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -843,7 +902,7 @@ static void D26_a_duplicate_query_remove_is_accepted_without_a_second_callback(v
     assert_int_equal(dimt_echo(m, t), STATUS_SUCCESS);
     assert_int_equal(dimt_postopen_count, 2);
     assert_int_equal(dimt_preclose_count, 1);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     assert_int_equal(dimt_preclose_count, 2);
     dimt_finish();
 }
@@ -870,7 +929,7 @@ static void D27_disabling_an_interface_of_a_present_device_yields_exactly_one_cl
     ds_set_interface(s, true);
     DIMT_EXPECT(from, { R_PNP, NULL }, { R_POSTOPEN, NULL }, { ST_OPEN, NULL });
     assert_int_equal(dimt_echo(m, dimt_opened(1)), STATUS_SUCCESS);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -946,7 +1005,7 @@ static void D28_get_fails_with_null_once_closed_and_returns_the_live_target_insi
     ds_set_interface(s2, false);
     assert_int_equal(d28_in_close, STATUS_INVALID_DEVICE_STATE);
     assert_null(d28_io_in_close);
-    WdfObjectDelete(d28_m);
+    dimt_delete(d28_m);
     dimt_finish();
 }
 
@@ -1008,7 +1067,7 @@ static void D29_a_target_reference_delays_removal_and_a_reference_during_rundown
     EXPECT_STATES(0, { ST_OPEN, t }, { ST_QR, t }, { ST_RCOMPLETE, t });
     assert_int_equal(DMF_DeviceInterfaceMultipleTarget_TargetReference(m, t), STATUS_INVALID_DEVICE_STATE);
     assert_int_equal(dimt_load(&d.calls), 1);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -1176,8 +1235,8 @@ static void D31_every_method_refuses_a_dead_target_without_crashing(void **state
     DMF_DeviceInterfaceMultipleTarget_TargetDereference(m, NULL);
     assert_true(dimt_stops() - stops <= 2);
     dimt_expected_stops = dimt_stops();
-    WdfObjectDelete(other);
-    WdfObjectDelete(m);
+    dimt_delete(other);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -1221,7 +1280,7 @@ static void D32_removing_one_instance_leaves_the_other_targets_undisturbed(void 
     for (int i = 0; i < 8; i++)
         assert_int_equal(out[i], in[i] ^ 0x5A);
     assert_int_equal(dimt_preclose_count, 0);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -1251,7 +1310,7 @@ static void D33_remove_complete_after_a_vetoed_query_remove_yields_remove_comple
     from = dimt_recs_count();
     ds_create(1, NULL);
     DIMT_EXPECT(from, { R_PNP, NULL }, { R_POSTOPEN, NULL }, { ST_OPEN, NULL });
-    WdfObjectDelete(m);
+    dimt_delete(m);
     assert_int_equal(dimt_postopen_count, 2);
     assert_int_equal(dimt_preclose_count, 2);
     dimt_finish();
@@ -1259,6 +1318,8 @@ static void D33_remove_complete_after_a_vetoed_query_remove_yields_remove_comple
 
 PK_TEST_MAIN(PK_TEST(D1_prepare_hardware_option_opens_present_interfaces_and_release_hardware_closes_each),
              PK_TEST(D2_d0entry_option_closes_every_target_at_d0exit_and_opens_every_interface_at_d0entry),
+             PK_TEST(D57_prepare_hardware_option_automatic_stream_stops_at_d0exit_without_close_and_restarts_at_d0entry),
+             PK_TEST(D57_static_create_option_automatic_stream_stops_at_d0exit_without_close_and_restarts_at_d0entry),
              PK_TEST(D3_create_option_registers_at_create_and_delete_closes_every_target_before_returning),
              PK_TEST(D4_every_interface_enabled_at_registration_opens_with_its_own_target),
              PK_TEST(D5_a_duplicate_arrival_of_an_open_link_in_any_spelling_creates_nothing),

@@ -133,7 +133,7 @@ static void D13_without_stream_requests_stream_start_is_invalid_device_request_a
     assert_true(DMF_DeviceInterfaceMultipleTarget_ReuseDelete(m, t, rid));
     assert_false(DMF_DeviceInterfaceMultipleTarget_ReuseDelete(m, t, rid));
 
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -206,8 +206,8 @@ static void D14_with_no_target_open_every_per_target_method_fails(void **state)
     check_no_target(ms);
     assert_false(DMF_DeviceInterfaceMultipleTarget_Cancel(m, id));
     dimt_expected_stops = dimt_stops(); /* StreamStop on no Target may be reported */
-    WdfObjectDelete(ms);
-    WdfObjectDelete(m);
+    dimt_delete(ms);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -243,7 +243,7 @@ static void D45_send_ex_and_reuse_ids_through_the_module_are_nonzero_and_strictl
         last = (uintptr_t)rid;
         assert_true(DMF_DeviceInterfaceMultipleTarget_ReuseDelete(m, t, rid));
     }
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -310,8 +310,8 @@ static void D55_both_cancel_spellings_work_and_the_target_form_refuses_another_t
     assert_int_equal(dimt_load(&d0.calls), 1);
     assert_int_equal(dimt_load(&d1.calls), 1);
     assert_int_equal(dimt_load(&d2.calls), 1);
-    WdfObjectDelete(m2);
-    WdfObjectDelete(m);
+    dimt_delete(m2);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -356,7 +356,7 @@ static void D56_buffer_put_refuses_another_targets_buffer_and_frees_it_for_a_sta
     assert_int_equal(dimt_count(ST_RCOMPLETE, t[1]), 1);
     assert_int_equal(DMF_DeviceInterfaceMultipleTarget_BufferPut(m, t[1], buf[1]), STATUS_INVALID_DEVICE_STATE);
     dimt_expected_stops = dimt_stops(); /* the spec names no verifier stop; tolerated */
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -391,7 +391,7 @@ static void D58_stream_stop_at_dispatch_level_cancels_without_waiting_and_at_pas
     assert_int_equal(dimt_load(&s->cancels), 6);
     assert_int_equal(dimt_load(&s->held), 0);
     assert_int_equal(dimt_str.outputs, 0);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -442,7 +442,7 @@ static void d34_run(bool surprise)
     assert_int_equal(dimt_load(&d34_sensor->held), 0);
     assert_int_equal(dimt_load(&dimt_str.outputs), 2); /* none for the cancelled completions */
     assert_int_equal(dimt_str.bad_payload, 0);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
@@ -527,7 +527,7 @@ static void d35_run(int path, BOOLEAN passive)
     /* The other Target is untouched. */
     assert_int_equal(dimt_echo(d35_m, dimt_opened(0) == t ? dimt_opened(1) : dimt_opened(0)), STATUS_SUCCESS);
     (void)other;
-    WdfObjectDelete(d35_m);
+    dimt_delete(d35_m);
     for (int i = 0; i < 3; i++)
         assert_int_equal(dimt_load(&d[i].calls), 1); /* exactly once */
     dimt_finish();
@@ -554,6 +554,20 @@ static void D35_passive_module_pending_requests_complete_cancelled_once_on_order
 }
 
 /* D36 */
+typedef struct deleter {
+    pthread_t thread;
+    DMFMODULE m;
+    volatile LONG done;
+} deleter;
+
+static void *deleter_main(void *arg)
+{
+    deleter *d = arg;
+    WdfObjectDelete(d->m); /* unregistration with the Target open */
+    dimt_inc(&d->done);
+    return NULL;
+}
+
 static void d36_run(int path)
 {
     DMFMODULE m;
@@ -570,10 +584,24 @@ static void d36_run(int path)
     case 0:
         ds_set_interface(s, false);
         break;
-    case 1:
-        WdfObjectDelete(m);
+    case 1: {
+        /* On another thread, so that a delete that waits for the blocked call forever fails
+         * the test instead of hanging it: after 5 s the device completes the request. */
+        deleter d = { .m = m };
+        bool returned;
+        assert_int_equal(pthread_create(&d.thread, NULL, deleter_main, &d), 0);
+        DIMT_WAIT_FOR_MS(dimt_load(&d.done) != 0, 5000, returned);
+        if (!returned)
+            ds_release_all();
+        DIMT_WAIT(dimt_load(&d.done) != 0);
+        pthread_join(d.thread, NULL);
         m = NULL;
+        if (!returned) {
+            (void)dimt_blocked_join(&b);
+            fail_msg("the delete did not return within 5 s: the blocked SendSynchronously was not cancelled");
+        }
         break;
+    }
     case 2:
         assert_int_equal(ds_query_and_remove(s), CR_SUCCESS);
         break;
@@ -585,7 +613,7 @@ static void d36_run(int path)
     assert_int_equal(b.written, 0);
     assert_int_equal(dimt_load(&s->cancels), 1);
     if (m)
-        WdfObjectDelete(m);
+        dimt_delete(m);
     dimt_finish();
 }
 
@@ -623,7 +651,7 @@ static void D37_send_synchronously_times_out_after_about_t_and_with_zero_keeps_w
     assert_int_equal(b.written, sizeof(b.out));
     for (size_t i = 0; i < sizeof(b.out); i++)
         assert_int_equal(b.out[i], b.in[i] ^ 0x5A);
-    WdfObjectDelete(m);
+    dimt_delete(m);
     dimt_finish();
 }
 
