@@ -365,14 +365,14 @@ static VOID ds_ioctl(WDFQUEUE q, WDFREQUEST r, size_t out_len, size_t in_len, UL
 {
     ds_sensor *s = ds_of(WdfIoQueueGetDevice(q));
 
-    __atomic_add_fetch(&s->ioctls, 1, __ATOMIC_SEQ_CST);
+    LONG n = __atomic_add_fetch(&s->ioctls, 1, __ATOMIC_SEQ_CST);
     if (code == DS_IOCTL_HOLD) {
         __atomic_add_fetch(&s->holds_received, 1, __ATOMIC_SEQ_CST);
         ds_keep(s, r, DS_KIND_HOLD, in_len, out_len, 0);
         return;
     }
     if (code == DS_IOCTL_LATER) {
-        ds_keep(s, r, DS_KIND_LATER, in_len, out_len, pk_test_now_ms() + (uint64_t)(s->ioctls % 3));
+        ds_keep(s, r, DS_KIND_LATER, in_len, out_len, pk_test_now_ms() + (uint64_t)(n % 3));
         return;
     }
     WdfRequestCompleteWithInformation(r, STATUS_SUCCESS, ds_answer(s, r, in_len, out_len));
@@ -897,6 +897,7 @@ static DIMT_UNUSED ContinuousRequestTarget_BufferDisposition dimt_on_output(DMFM
         dimt_str.disposition ? dimt_str.disposition
                              : ContinuousRequestTarget_BufferDisposition_ContinuousRequestTargetAndContinueStreaming;
     int sensor = ds_check_payload(buffer, size);
+    pthread_mutex_lock(&dimt_mu); /* stream callbacks of several Targets may run at once */
     dimt_str.last_status = status;
     dimt_str.last_module = m;
     if (NT_SUCCESS(status) && buffer && sensor < 0)
@@ -910,6 +911,7 @@ static DIMT_UNUSED ContinuousRequestTarget_BufferDisposition dimt_on_output(DMFM
             __atomic_store_n(&dimt_str.nkept, k + 1, __ATOMIC_SEQ_CST);
         }
     }
+    pthread_mutex_unlock(&dimt_mu);
     dimt_inc(&dimt_str.outputs);
     return d;
 }
