@@ -9,7 +9,7 @@
  * Checked at the end: every accepted request completed exactly once (and no refused one), no
  * buffer corrupted, every reuse request deleted, PostOpen/PreClose paired, every Target opened
  * was torn down exactly once, and (by the harness) no framework object left.
- * Bounded: about 2 s; scaled by PNPKIT_STRESS_SCALE (a factor, e.g. 0.25) and down to a quarter
+ * Bounded: about 2 s; scaled by PNPKIT_STRESS_SCALE (a factor, e.g. 0.25) and to a half
  * under a sanitizer. */
 #include "pk_test.h"
 #include "dimt_testdev.h"
@@ -487,7 +487,7 @@ static double stress_scale(void)
     if (f <= 0)
         f = 1.0;
     if (STRESS_SANITIZED && !e)
-        f = 0.25;
+        f = 0.5;
     return f;
 }
 
