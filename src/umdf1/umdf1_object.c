@@ -335,6 +335,14 @@ HRESULT u1_delete_wdf_object(void *This)
         pk_lock_release(&u1_lock);
         return U1_E_INVALID_STATE;
     }
+    if (o->kind == U1_REQUEST) {
+        /* Work around the WDF layer: a created request's formatting holds references on its
+         * memory objects until the request's destroy, so memory parented to the request (the
+         * usual UMDF 1 pattern) would keep both alive for ever. Reuse releases the format. */
+        WDF_REQUEST_REUSE_PARAMS reuse;
+        WDF_REQUEST_REUSE_PARAMS_INIT(&reuse, WDF_REQUEST_REUSE_NO_FLAGS, STATUS_SUCCESS);
+        (void)WdfRequestReuse((WDFREQUEST)h, &reuse);
+    }
     WdfObjectDelete(h);
     return S_OK;
 }
