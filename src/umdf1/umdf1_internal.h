@@ -193,6 +193,8 @@ HRESULT u1_memory_create(u1_driver *drv, BYTE *buffer, SIZE_T size, bool preallo
                          IWDFMemory **out);
 /* The WDFREQUEST / WDFMEMORY behind a wrapper the driver passed, or NULL. */
 WDFREQUEST u1_request_handle(IWDFIoRequest *r);
+/* Records the type a successful IWDFIoTarget::FormatRequestFor* gave a created request. */
+void u1_request_set_formatted(IWDFIoRequest *r, WDF_REQUEST_TYPE type);
 WDFMEMORY u1_memory_handle(IWDFMemory *m);
 
 /* ---- umdf1_remote.c ---- */

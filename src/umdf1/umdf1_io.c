@@ -31,6 +31,7 @@ typedef struct u1_queue {
 typedef struct u1_request {
     u1_object base;
     bool created;                 /* CreateRequest (else presented by a queue) */
+    WDF_REQUEST_TYPE formatted;   /* u1_lock: created requests: the last Format's type */
     /* u1_lock: */
     IRequestCallbackRequestCompletion *on_completion; /* referenced */
     void *completion_context;
@@ -362,8 +363,26 @@ static bool request_params(IWDFIoRequest *This, WDF_REQUEST_PARAMETERS *p)
 
 static WDF_REQUEST_TYPE request_get_type(IWDFIoRequest *This)
 {
+    u1_request *r = (u1_request *)This;
     WDF_REQUEST_PARAMETERS p;
+    WDF_REQUEST_TYPE type;
+
+    if (r->created) {
+        pk_lock_acquire(&u1_lock);
+        type = r->formatted;
+        pk_lock_release(&u1_lock);
+        return type;
+    }
     return request_params(This, &p) ? p.Type : WdfRequestTypeNoFormat;
+}
+
+void u1_request_set_formatted(IWDFIoRequest *request, WDF_REQUEST_TYPE type)
+{
+    u1_request *r = (u1_request *)request;
+
+    pk_lock_acquire(&u1_lock);
+    r->formatted = type;
+    pk_lock_release(&u1_lock);
 }
 
 static void request_ioctl_params(IWDFIoRequest *This, ULONG *code, SIZE_T *in, SIZE_T *out)
@@ -606,6 +625,7 @@ HRESULT u1_request_create(u1_device *dev, IUnknown *cb, IWDFObject *parent, IWDF
     if (!r)
         return E_OUTOFMEMORY;
     r->created = true;
+    r->formatted = WdfRequestTypeNoFormat;
     r->base.destroy = request_destroy;
     u1_attributes_init(&attributes, parent_h);
     status = WdfRequestCreate(&attributes, NULL, &h);

@@ -713,7 +713,10 @@ static HRESULT target_format_read(IWDFRemoteTarget *This, IWDFIoRequest *request
         return hr;
     if (!memory_arg(memory, &m))
         return E_INVALIDARG;
-    return u1_hr(WdfIoTargetFormatRequestForRead(h, r, m, offset, device_offset));
+    hr = u1_hr(WdfIoTargetFormatRequestForRead(h, r, m, offset, device_offset));
+    if (SUCCEEDED(hr))
+        u1_request_set_formatted(request, WdfRequestTypeRead);
+    return hr;
 }
 
 static HRESULT target_format_write(IWDFRemoteTarget *This, IWDFIoRequest *request, IWDFFile *file, IWDFMemory *memory,
@@ -728,7 +731,10 @@ static HRESULT target_format_write(IWDFRemoteTarget *This, IWDFIoRequest *reques
         return hr;
     if (!memory_arg(memory, &m))
         return E_INVALIDARG;
-    return u1_hr(WdfIoTargetFormatRequestForWrite(h, r, m, offset, device_offset));
+    hr = u1_hr(WdfIoTargetFormatRequestForWrite(h, r, m, offset, device_offset));
+    if (SUCCEEDED(hr))
+        u1_request_set_formatted(request, WdfRequestTypeWrite);
+    return hr;
 }
 
 static HRESULT target_format_ioctl(IWDFRemoteTarget *This, IWDFIoRequest *request, ULONG code, IWDFFile *file,
@@ -744,7 +750,10 @@ static HRESULT target_format_ioctl(IWDFRemoteTarget *This, IWDFIoRequest *reques
         return hr;
     if (!memory_arg(in, &mi) || !memory_arg(out, &mo))
         return E_INVALIDARG;
-    return u1_hr(WdfIoTargetFormatRequestForIoctl(h, r, code, mi, in_offset, mo, out_offset));
+    hr = u1_hr(WdfIoTargetFormatRequestForIoctl(h, r, code, mi, in_offset, mo, out_offset));
+    if (SUCCEEDED(hr))
+        u1_request_set_formatted(request, WdfRequestTypeDeviceControl);
+    return hr;
 }
 
 static HRESULT target_cancel_for_file(IWDFRemoteTarget *This, IWDFFile *file) { return E_NOTIMPL; }

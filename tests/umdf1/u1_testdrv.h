@@ -38,6 +38,7 @@ DEFINE_GUID(U1_EVENT_GUID, 0x5e1f0a13, 0x1234, 0x4abc, 0x8d, 0x01, 0x00, 0x11, 0
 
 typedef struct u1_config {
     PCWSTR ref;                 /* the provider's reference string (NULL: none) */
+    PCWSTR ref2;                /* a second instance of U1_GUID with this reference string */
     bool no_rin;                /* the client's device callback lacks IPnpCallbackRemoteInterfaceNotification */
     BOOL include_existing;      /* RegisterRemoteInterfaceNotification's second argument */
     bool no_register;           /* the client does not register in OnDeviceAdd */
@@ -225,6 +226,8 @@ static HRESULT prov_on_device_add(IDriverEntry *This, IWDFDriver *d, IWDFDeviceI
     if (FAILED(hr))
         return hr;
     hr = IWDFDevice_CreateDeviceInterface(dev, &U1_GUID, u1cfg.ref);
+    if (SUCCEEDED(hr) && u1cfg.ref2)
+        hr = IWDFDevice_CreateDeviceInterface(dev, &U1_GUID, u1cfg.ref2);
     if (SUCCEEDED(hr))
         hr = IWDFDevice_CreateIoQueue(dev, (IUnknown *)&prov_queue_cb, TRUE, WdfIoQueueDispatchParallel, FALSE, FALSE, &q);
     if (SUCCEEDED(hr))
@@ -459,6 +462,14 @@ static U1_UNUSED void u1_release_remotes(void)
     if (u1st.init)
         IWDFRemoteInterfaceInitialize_Release(u1st.init);
     u1st.init = NULL;
+}
+
+/* A remote target of the client device created by the test (outside any callback). */
+static U1_UNUSED IWDFRemoteTarget *u1_new_target(void)
+{
+    IWDFRemoteTarget *t = NULL;
+    assert_int_equal(IWDFDevice2_CreateRemoteTarget(u1st.client_device, NULL, NULL, &t), S_OK);
+    return t;
 }
 
 /* Unregisters the drivers and checks that every callback reference was released. */
