@@ -27,7 +27,9 @@
  *     So a driver may Release the IWDFDevice it got from CreateDevice and keep the pointer
  *     while the device exists, as UMDF 1 samples do.
  *   - A method called on an interface whose framework object is gone returns
- *     HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE) (0x80070006), or does nothing for VOID methods.
+ *     HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE) (0x80070006) — for a remote target
+ *     HRESULT_FROM_WIN32(ERROR_INVALID_STATE), as for a target that is not open — or does
+ *     nothing for VOID methods.
  *   - The framework AddRefs the callback interfaces it keeps (the pCallbackInterface of
  *     CreateDevice, CreateIoQueue, CreateRemoteInterface, CreateRemoteTarget, and what it gets
  *     from their QueryInterface) and releases them when the object that uses them is destroyed.
@@ -419,7 +421,8 @@ PNPKIT_DECLARE_INTERFACE(IWDFDeviceInitialize, PNPKIT_IWDFDEVICEINITIALIZE_METHO
  *     IQueueCallbackCreate receives the device's creates (one per device). E_POINTER, the
  *     mapped statuses of WdfIoQueueCreate and WdfDeviceConfigureRequestDispatching.
  *   CreateRequest: a request the driver formats and sends (pParentObject optional, default the
- *     device). Delete it with DeleteWdfObject when done. E_POINTER, E_OUTOFMEMORY.
+ *     device; pCallbackInterface is accepted and not used). Delete it with DeleteWdfObject when
+ *     done. E_POINTER, E_INVALIDARG (a foreign parent), E_OUTOFMEMORY.
  *   CreateDeviceInterface: registers an instance (class, optional reference string) on the
  *     device; instances created during OnDeviceAdd are enabled at start and disabled at
  *     removal. E_INVALIDARG (NULL GUID, a reference string with \ or /), E_OUTOFMEMORY.
