@@ -418,8 +418,10 @@ PNPKIT_DECLARE_INTERFACE(IWDFDeviceInitialize, PNPKIT_IWDFDEVICEINITIALIZE_METHO
  *   CreateIoQueue: a queue of the device. pCallbackInterface is asked for IQueueCallbackCreate,
  *     ...DeviceIoControl, ...Read, ...Write and ...DefaultIoHandler. bDefaultQueue: the queue
  *     receives the request types no other queue took. A queue whose callback object answers
- *     IQueueCallbackCreate receives the device's creates (one per device). E_POINTER, the
- *     mapped statuses of WdfIoQueueCreate and WdfDeviceConfigureRequestDispatching.
+ *     IQueueCallbackCreate receives the device's creates (one per device); without such a
+ *     queue the framework accepts opens by itself. IWDFDevice::ConfigureRequestDispatching is
+ *     not built, so a queue that is neither receives nothing. E_POINTER, the mapped statuses of
+ *     WdfIoQueueCreate and WdfDeviceConfigureRequestDispatching.
  *   CreateRequest: a request the driver formats and sends (pParentObject optional, default the
  *     device; pCallbackInterface is accepted and not used). Delete it with DeleteWdfObject when
  *     done. E_POINTER, E_INVALIDARG (a foreign parent), E_OUTOFMEMORY.
