@@ -411,7 +411,42 @@ static void nt_status_maps_to_the_documented_hresults(void **state)
     assert_int_equal(PnpkitUmdf1HresultFromNtStatus(STATUS_ACCESS_DENIED), (HRESULT)(0xC0000022 | 0x10000000));
 }
 
+/* The objects a queue callback receives lead back to each other. */
+static void create_request_file_queue_and_device_lead_to_each_other(void **state)
+{
+    HSWDEVICE prov, client;
+
+    u1_reset();
+    u1_start_both(&prov, &client, NULL);
+    assert_int_equal(u1_open(0, NULL), S_OK);
+    assert_true(u1st.create_same_file);
+    assert_true(u1st.create_same_device);
+    assert_true(u1st.create_queue_device);
+    assert_true(u1st.create_type_ok);
+    u1_device_close(prov);
+    u1_device_close(client);
+    u1_teardown();
+}
+
+/* OnInitialize runs before the first OnDeviceAdd, OnDeinitialize when the driver unloads. */
+static void driver_unload_calls_on_deinitialize(void **state)
+{
+    HSWDEVICE prov;
+
+    u1_reset();
+    u1_register_provider();
+    prov = u1_device_create(u"prov", U1_PROVIDER_HWID, NULL);
+    u1_device_close(prov);
+    assert_int_equal(pk_log_find("prov:deinitialize", 0), -1);
+    assert_int_equal(PnpkitUmdf1DriverUnregister(u"u1prov"), STATUS_SUCCESS);
+    u1_prov_registered = false;
+    assert_true(pk_log_find("prov:deinitialize", 0) > pk_log_find("prov:device-add:00000000", 0));
+    u1_teardown();
+}
+
 PK_TEST_MAIN(PK_TEST(c_macros_call_through_the_vtable_with_this_first),
+             PK_TEST(create_request_file_queue_and_device_lead_to_each_other),
+             PK_TEST(driver_unload_calls_on_deinitialize),
              PK_TEST(query_interface_answers_the_object_interfaces_and_refuses_others),
              PK_TEST(every_reference_is_released_exactly_once),
              PK_TEST(assign_context_once_and_cleanup_runs_at_delete),

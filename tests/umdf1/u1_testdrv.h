@@ -74,6 +74,9 @@ typedef struct u1_state {
     DWORD event_size, event_offset;
     int ri_removals;
     volatile LONG ioctls, creates;
+    /* What the last OnCreateFile saw: the request's file is the callback's, and the file's and
+     * the queue's device is the provider's device. */
+    bool create_same_file, create_same_device, create_queue_device, create_type_ok;
 } u1_state;
 
 static u1_config u1cfg;
@@ -140,6 +143,23 @@ static void prov_on_create(IQueueCallbackCreate *This, IWDFIoQueue *q, IWDFIoReq
     len = ARRAYSIZE(name);
     if (SUCCEEDED(IWDFFile_RetrieveFileName(f, name, &len)))
         snprintf(u1st.file_name, sizeof(u1st.file_name), "%s", u1_utf8(name));
+    {
+        IWDFFile *rf = NULL;
+        IWDFDevice *fd = NULL, *qd = NULL;
+        IWDFIoRequest_GetFileObject(r, &rf);
+        IWDFFile_RetrieveDevice(f, &fd);
+        IWDFIoQueue_GetDevice(q, &qd);
+        u1st.create_same_file = rf == f;
+        u1st.create_same_device = fd != NULL && fd == u1st.prov_device;
+        u1st.create_queue_device = qd != NULL && qd == u1st.prov_device;
+        u1st.create_type_ok = IWDFIoRequest_GetType(r) == WdfRequestTypeCreate;
+        if (rf)
+            IWDFFile_Release(rf);
+        if (fd)
+            IWDFDevice_Release(fd);
+        if (qd)
+            IWDFDevice_Release(qd);
+    }
     __atomic_add_fetch(&u1st.creates, 1, __ATOMIC_SEQ_CST);
     pk_log("prov:create:%s", u1st.file_name);
     IWDFIoRequest_Complete(r, S_OK);
