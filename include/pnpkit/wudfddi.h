@@ -390,11 +390,12 @@ PNPKIT_DECLARE_INTERFACE(IWDFDriver, PNPKIT_IWDFDRIVER_METHODS);
 
 /* IWDFDeviceInitialize (wraps the WDFDEVICE_INIT of one OnDeviceAdd; valid during it).
  *   SetLockingConstraint: WdfDeviceLevel serializes the device's queue callbacks (WDF
- *     synchronization scope Device); None (the default) does not. E_INVALIDARG otherwise.
+ *     synchronization scope Device); None (the default) does not. Other values are ignored.
  *   SetFilter: the device is a filter (WdfFdoInitSetFilter).
  *   SetPowerPolicyOwnership: recorded.
  *   AutoForwardCreateCleanupClose: WDF's AutoForwardCleanupClose (WdfTrue, WdfFalse,
- *     WdfUseDefault).
+ *     WdfUseDefault; other values are ignored).
+ *   Every method does nothing once OnDeviceAdd returned or CreateDevice used the object.
  *   RetrieveDeviceInstanceId: not built (E_NOTIMPL). */
 #define PNPKIT_IWDFDEVICEINITIALIZE_METHODS(T) \
     PNPKIT_IUNKNOWN_METHODS(T) \
