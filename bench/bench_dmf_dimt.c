@@ -452,11 +452,18 @@ int main(void)
         uint64_t t0, plain_ns, qr_ns;
         LONG rc_before = C.remove_complete;
 
-        CM_Locate_DevNodeW(&dn, (DEVINSTID_W)(uintptr_t)u"SWD\\BENCH\\p0", 0);
-        t0 = bench_now_ns();
-        if (CM_Query_And_Remove_SubTreeW(dn, NULL, NULL, 0, 0) != CR_SUCCESS)
-            failures++;
-        plain_ns = bench_now_ns() - t0;
+        /* The baseline: the same removal of two devices no module has open (the faster one). */
+        plain_ns = UINT64_MAX;
+        for (int k = 0; k < 2; k++) {
+            uint64_t ns_k;
+            CM_Locate_DevNodeW(&dn, (DEVINSTID_W)(uintptr_t)(k ? u"SWD\\BENCH\\p1" : u"SWD\\BENCH\\p0"), 0);
+            t0 = bench_now_ns();
+            if (CM_Query_And_Remove_SubTreeW(dn, NULL, NULL, 0, 0) != CR_SUCCESS)
+                failures++;
+            ns_k = bench_now_ns() - t0;
+            if (ns_k < plain_ns)
+                plain_ns = ns_k;
+        }
         CM_Locate_DevNodeW(&dn, (DEVINSTID_W)(uintptr_t)u"SWD\\BENCH\\t7", 0);
         t0 = bench_now_ns();
         if (CM_Query_And_Remove_SubTreeW(dn, NULL, NULL, 0, 0) != CR_SUCCESS)
