@@ -111,6 +111,21 @@ static void builtin_seeds(void)
     pnph_begin(&b, buf, sizeof(buf), PNPH_DEVNODE | PNPH_REPLY, 9);
     pnph_put_u32(&b, 0x17); pnph_put_u32(&b, 3); pnph_put_u32(&b, 0); pnph_put_wstr(&b, u"application", 11);
     add_seed(buf, pnph_finish(&b));
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVNODE, 9);
+    pnph_put_u32(&b, PNPH_DN_SURPRISE_REMOVE); pnph_put_u32(&b, 2); pnph_put_u32(&b, 0); pnph_put_u32(&b, 0);
+    add_seed(buf, pnph_finish(&b));
+    /* Revision 2: a custom event without text, one with a name inside its data, and the reply. */
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT, 11);
+    pnph_put_u32(&b, 2); pnph_put_u32(&b, 0xFFFFFFFFu); pnph_put_bytes(&b, "0123456789abcdef", 16);
+    pnph_put_u32(&b, 4); pnph_put_bytes(&b, "\x01\x02\xa0\xff", 4);
+    add_seed(buf, pnph_finish(&b));
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT, 12);
+    pnph_put_u32(&b, 2); pnph_put_u32(&b, 2); pnph_put_bytes(&b, "0123456789abcdef", 16);
+    pnph_put_u32(&b, 8); pnph_put_bytes(&b, "\x01\x02n\0m\0\0\0", 8);
+    add_seed(buf, pnph_finish(&b));
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT | PNPH_REPLY, 11);
+    pnph_put_u32(&b, 0); pnph_put_u32(&b, 0);
+    add_seed(buf, pnph_finish(&b));
     pnph_begin(&b, buf, sizeof(buf), PNPH_STATS | PNPH_REPLY, 10);
     pnph_put_u32(&b, 2); pnph_put_u32(&b, 1); pnph_put_u32(&b, 2);
     add_seed(buf, pnph_finish(&b));

@@ -2,11 +2,14 @@
  * test_pnpctl.c — pnpctl, the command-line tool, run as a child process against a real pnphost
  * (the test driver package, devices SWD\PKHOST\dev1..): its output and exit codes for tree,
  * interfaces, ioctl, eject (with and without an application's veto), disable/enable, watch,
- * --json, usage errors, the commands this protocol cannot serve, and a host that is not running.
+ * --json, usage errors, surprise-remove and event (protocol revision 2: what an application
+ * registered on the device receives, and who may), and a host that is not running.
  */
 #include "harness/host_harness.h"
 
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,7 +36,8 @@ typedef struct child {
     char bout[65536], berr[8192];
 } child;
 
-static void child_start(child *c, const char *socket, const char *const *args)
+/* With uid not (uid_t)-1 the child switches to uid/gid before it runs pnpctl (root only). */
+static void child_start_as(child *c, const char *socket, const char *const *args, uid_t uid, gid_t gid)
 {
     int po[2], pe[2];
     const char *argv[16] = { "pnpctl" };
@@ -56,6 +60,8 @@ static void child_start(child *c, const char *socket, const char *const *args)
         close(pe[1]);
         if (socket)
             setenv("PNPKIT_HOST_SOCKET", socket, 1);
+        if (uid != (uid_t)-1 && (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0))
+            _exit(126);
         execv(PKH_PNPCTL, (char *const *)argv);
         _exit(127);
     }
@@ -63,6 +69,11 @@ static void child_start(child *c, const char *socket, const char *const *args)
     close(pe[1]);
     c->out = po[0];
     c->err = pe[0];
+}
+
+static void child_start(child *c, const char *socket, const char *const *args)
+{
+    child_start_as(c, socket, args, (uid_t)-1, (gid_t)-1);
 }
 
 /* Reads what is ready (waiting up to timeout_ms); false once both pipes ended. */
@@ -367,14 +378,118 @@ static void usage_errors_exit_2(void **state)
     down(f);
 }
 
-static void surprise_remove_and_event_are_not_supported(void **state)
+static void event_reaches_an_application_registered_on_the_device_handle(void **state)
 {
     fixture *f = up(1);
-    assert_int_equal(pnpctl(&f->r, &f->host, "surprise-remove", DEV1), 4);
-    assert_non_null(strstr(f->r.err, "not supported by this host protocol version"));
-    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "0102"), 4);
-    assert_non_null(strstr(f->r.err, "not supported by this host protocol version"));
+    pkh_app app;
+    pkh_app_start(&app, &f->host);
+    pkh_cmd(&app, "list ECHO");
+    pkh_cmd_expect(&app, "ok", "open h1 @0");
+    pkh_cmd_expect(&app, "ok", "reg handle r1 h1");
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "0102a0ff"), 0);
+    assert_string_equal(f->r.out, DEV1 ": event " PKHOST_CUSTOM_EVENT_TEXT " delivered (4 bytes)\n");
+    /* pnpctl returned after the delivery: the line is there already. Name offset -1: no text. */
+    assert_non_null(pkh_expect_line(&app, "ev r1 custom " PKHOST_CUSTOM_EVENT_TEXT " -1 0102a0ff", PKH_WAIT_MS));
+    /* No data at all, and --json. */
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT), 0);
+    assert_json_outline(f->r.out);
+    assert_non_null(strstr(f->r.out, "\"result\":\"delivered\",\"event\":\"" PKHOST_CUSTOM_EVENT_TEXT "\",\"bytes\":0"));
+    assert_non_null(pkh_expect_line(&app, "ev r1 custom " PKHOST_CUSTOM_EVENT_TEXT " -1 ", PKH_WAIT_MS));
+    assert_int_equal(pkh_app_exit(&app), 0);
     down(f);
+}
+
+static void event_on_a_device_nobody_has_open_is_raised_through_its_interface(void **state)
+{
+    fixture *f = up(2);
+    pkh_app app;
+    /* dev2 has no open handle: the host opens an interface of it for the report. The registrant
+     * on dev1 must not receive dev2's event. */
+    pkh_app_start(&app, &f->host);
+    pkh_cmd(&app, "list ECHO");
+    pkh_cmd_expect(&app, "ok", "open h1 @0");
+    pkh_cmd_expect(&app, "ok", "reg handle r1 h1");
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", "SWD\\PKHOST\\dev2", PKHOST_CUSTOM_EVENT_TEXT, "01"), 0);
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "02"), 0);
+    assert_non_null(pkh_expect_line(&app, "ev r1 custom", PKH_WAIT_MS));
+    assert_false(pkh_saw_line(&app, "ev r1 custom " PKHOST_CUSTOM_EVENT_TEXT " -1 01"));
+    assert_int_equal(pkh_app_exit(&app), 0);
+    down(f);
+}
+
+static void event_with_a_system_guid_or_an_unknown_device_fails(void **state)
+{
+    fixture *f = up(1);
+    /* GUID_TARGET_DEVICE_REMOVE_COMPLETE: IoReportTargetDeviceChangeAsynchronous refuses it. */
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, "{cb3a4008-46f0-11d0-b08f-00609713053f}"), 1);
+    assert_non_null(strstr(f->r.err, "CR_INVALID_DATA"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", "SWD\\PKHOST\\nothere", PKHOST_CUSTOM_EVENT_TEXT), 1);
+    assert_non_null(strstr(f->r.err, "CR_NO_SUCH_DEVNODE"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, "not-a-guid"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "0g"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1), 2);
+    down(f);
+}
+
+static void surprise_remove_gives_remove_complete_without_query_remove(void **state)
+{
+    fixture *f = up(2);
+    pkh_app app;
+    pkh_app_start(&app, &f->host);
+    pkh_cmd(&app, "list ECHO");
+    pkh_cmd_expect(&app, "ok", "open h1 @0");
+    pkh_cmd_expect(&app, "ok", "reg handle r1 h1 veto"); /* a veto it is never asked for */
+    assert_int_equal(pnpctl(&f->r, &f->host, "surprise-remove", DEV1), 0);
+    assert_string_equal(f->r.out, DEV1 ": surprise-removed\n");
+    assert_non_null(pkh_expect_line(&app, "ev r1 removecomplete", PKH_WAIT_MS));
+    assert_false(pkh_saw_line(&app, "ev r1 queryremove"));
+    /* Not started any more; it stays in the tree until the application closes its handle, as a
+     * surprise-removed device does on Windows. Its sibling is untouched. */
+    assert_int_equal(pnpctl(&f->r, &f->host, "tree"), 0);
+    assert_non_null(strstr(f->r.out, DEV1 " [DRIVER_LOADED DISABLEABLE REMOVABLE]"));
+    assert_non_null(strstr(f->r.out, "SWD\\PKHOST\\dev2 [DRIVER_LOADED STARTED"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "surprise-remove", "SWD\\PKHOST\\nothere"), 1);
+    assert_non_null(strstr(f->r.err, "CR_NO_SUCH_DEVNODE"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "surprise-remove", "SWD\\PKHOST\\dev2"), 0);
+    assert_json_outline(f->r.out);
+    assert_non_null(strstr(f->r.out, "\"result\":\"surprise-removed\""));
+    assert_int_equal(pnpctl(&f->r, &f->host, "surprise-remove", "HTREE\\ROOT\\0"), 1); /* not the root */
+    assert_int_equal(pkh_app_exit(&app), 0);
+    down(f);
+}
+
+static void surprise_remove_and_event_are_reserved_to_the_hosts_owner(void **state)
+{
+    const struct passwd *pw = getpwnam("nobody");
+    const struct group *gr = getgrnam("nogroup");
+    pkh_host h;
+    static child c;
+    static run r;
+
+    if (geteuid() != 0 || !pw || !gr) {
+        skip(); /* switching to another user needs root */
+        return;
+    }
+    /* nobody may connect (the socket's group is its group) and list, but not act as hardware
+     * or as a driver. */
+    pkh_host_up(&h, 1, "group = \"nogroup\";");
+    const char *tree[] = { "tree", NULL };
+    child_start_as(&c, h.socket, tree, pw->pw_uid, gr->gr_gid);
+    assert_int_equal(child_finish(&c, &r), 0);
+    assert_non_null(strstr(r.out, DEV1));
+    const char *sr[] = { "surprise-remove", DEV1, NULL };
+    child_start_as(&c, h.socket, sr, pw->pw_uid, gr->gr_gid);
+    assert_int_equal(child_finish(&c, &r), 5);
+    assert_non_null(strstr(r.err, "CR_ACCESS_DENIED"));
+    const char *ev[] = { "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "01", NULL };
+    child_start_as(&c, h.socket, ev, pw->pw_uid, gr->gr_gid);
+    assert_int_equal(child_finish(&c, &r), 5);
+    /* The device is untouched; its owner still may. */
+    assert_int_equal(pnpctl(&r, &h, "tree"), 0);
+    assert_non_null(strstr(r.out, DEV1 " [DRIVER_LOADED STARTED"));
+    assert_int_equal(pnpctl(&r, &h, "surprise-remove", DEV1), 0);
+    assert_int_equal(pkh_host_stop(&h), 0);
+    pkh_host_cleanup(&h);
 }
 
 static void a_host_that_is_not_running_exits_3(void **state)
@@ -404,5 +519,9 @@ PK_TEST_MAIN(PK_TEST(tree_shows_the_root_and_the_configured_devices_started),
              PK_TEST(json_output_is_one_balanced_document),
              PK_TEST(graph_is_a_dot_digraph_with_interfaces),
              PK_TEST(usage_errors_exit_2),
-             PK_TEST(surprise_remove_and_event_are_not_supported),
+             PK_TEST(event_reaches_an_application_registered_on_the_device_handle),
+             PK_TEST(event_on_a_device_nobody_has_open_is_raised_through_its_interface),
+             PK_TEST(event_with_a_system_guid_or_an_unknown_device_fails),
+             PK_TEST(surprise_remove_gives_remove_complete_without_query_remove),
+             PK_TEST(surprise_remove_and_event_are_reserved_to_the_hosts_owner),
              PK_TEST(a_host_that_is_not_running_exits_3))

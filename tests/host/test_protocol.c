@@ -145,6 +145,58 @@ static void event_data_is_checked_against_its_filter_type(void **state)
     assert_int_equal(pnph_check_event_data(d, 40), PNPH_BAD_FIELD);
 }
 
+static size_t device_event_message(int32_t name_offset, const void *data, uint32_t len)
+{
+    pnph_builder b;
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT, 7);
+    pnph_put_u32(&b, 2);
+    pnph_put_u32(&b, (uint32_t)name_offset);
+    pnph_put_bytes(&b, &PKHOST_CUSTOM_EVENT_GUID, sizeof(GUID));
+    pnph_put_u32(&b, len);
+    pnph_put_bytes(&b, data, len);
+    return pnph_finish(&b);
+}
+
+static void device_event_decodes_and_its_name_offset_and_size_are_checked(void **state)
+{
+    static const uint8_t named[] = { 1, 2, 'n', 0, 'm', 0, 0, 0 };
+    pnph_msg m;
+    size_t n = device_event_message(-1, "\x01\x02\x03", 3);
+    assert_int_equal(pnph_decode(buf, n, &m), PNPH_OK);
+    assert_int_equal(m.u.devevent.devinst, 2);
+    assert_int_equal(m.u.devevent.name_offset, -1);
+    assert_memory_equal(m.u.devevent.event_guid, &PKHOST_CUSTOM_EVENT_GUID, 16);
+    assert_int_equal(m.u.devevent.data_len, 3);
+    assert_memory_equal(m.u.devevent.data, "\x01\x02\x03", 3);
+    /* A name: at an even offset, NUL-terminated inside the data. */
+    assert_int_equal(pnph_decode(buf, device_event_message(2, named, sizeof(named)), &m), PNPH_OK);
+    assert_int_equal(pnph_decode(buf, device_event_message(3, named, sizeof(named)), &m), PNPH_BAD_FIELD);
+    assert_int_equal(pnph_decode(buf, device_event_message(8, named, sizeof(named)), &m), PNPH_BAD_FIELD);
+    assert_int_equal(pnph_decode(buf, device_event_message(-2, named, sizeof(named)), &m), PNPH_BAD_FIELD);
+    assert_int_equal(pnph_decode(buf, device_event_message(2, named, 6), &m), PNPH_BAD_FIELD); /* no NUL */
+    /* Data beyond PNPH_MAX_EVENT_DATA, and a length the payload does not hold. */
+    n = device_event_message(-1, NULL, 0);
+    pnph_st32(buf + PNPH_HEADER_SIZE + 24, PNPH_MAX_EVENT_DATA + 1);
+    assert_int_equal(pnph_decode(buf, n, &m), PNPH_BAD_FIELD);
+    pnph_st32(buf + PNPH_HEADER_SIZE + 24, 1);
+    assert_int_equal(pnph_decode(buf, n, &m), PNPH_BAD_LENGTH);
+    /* The reply, and the new DEVNODE operation (an operation past it is still refused). */
+    pnph_builder b;
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT | PNPH_REPLY, 7);
+    pnph_put_u32(&b, CR_INVALID_DATA);
+    pnph_put_u32(&b, (uint32_t)STATUS_INVALID_DEVICE_REQUEST);
+    assert_int_equal(pnph_decode(buf, pnph_finish(&b), &m), PNPH_OK);
+    assert_int_equal(m.u.devevent_reply.cr, CR_INVALID_DATA);
+    for (uint32_t op = PNPH_DN_SURPRISE_REMOVE; op <= PNPH_DN_SURPRISE_REMOVE + 1; op++) {
+        pnph_begin(&b, buf, sizeof(buf), PNPH_DEVNODE, 8);
+        pnph_put_u32(&b, op);
+        pnph_put_u32(&b, 2);
+        pnph_put_u32(&b, 0);
+        pnph_put_u32(&b, 0);
+        assert_int_equal(pnph_decode(buf, pnph_finish(&b), &m), op == PNPH_DN_SURPRISE_REMOVE ? PNPH_OK : PNPH_BAD_FIELD);
+    }
+}
+
 static void link_class_is_read_from_either_prefix_and_any_case(void **state)
 {
     GUID g;
@@ -186,6 +238,7 @@ PK_TEST_MAIN(PK_TEST(header_is_little_endian_with_magic_version_type_length_and_
              PK_TEST(bad_magic_version_and_type_are_refused),
              PK_TEST(interface_list_reply_must_be_a_multi_string),
              PK_TEST(event_data_is_checked_against_its_filter_type),
+             PK_TEST(device_event_decodes_and_its_name_offset_and_size_are_checked),
              PK_TEST(link_class_is_read_from_either_prefix_and_any_case),
              PK_TEST(status_mapping_follows_windows),
              PK_TEST(builder_reports_overflow_instead_of_writing_past_its_buffer))

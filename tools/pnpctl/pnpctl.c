@@ -6,7 +6,8 @@
  * manual.
  *
  * Exit codes: 0 success, 1 the operation failed, 2 usage error, 3 no host, 4 not supported by
- * this host protocol version.
+ * this host's protocol revision, 5 not permitted (the socket refuses this user, or the operation
+ * is reserved to the host's owner).
  */
 #include <pnpkit/fileapi.h>
 
@@ -27,6 +28,7 @@ enum {
     EXIT_USAGE = 2,
     EXIT_NO_HOST = 3,
     EXIT_UNSUPPORTED = 4,
+    EXIT_DENIED = 5,
 };
 
 #define MAX_CLASSES 16
@@ -271,6 +273,7 @@ static const char *cr_name(CONFIGRET cr)
     case CR_ACCESS_DENIED: return "CR_ACCESS_DENIED";
     case CR_NO_SUCH_DEVICE_INTERFACE: return "CR_NO_SUCH_DEVICE_INTERFACE";
     case CR_INVALID_STRUCTURE_SIZE: return "CR_INVALID_STRUCTURE_SIZE";
+    case CR_CALL_NOT_IMPLEMENTED: return "CR_CALL_NOT_IMPLEMENTED";
     default: return "CR_UNKNOWN";
     }
 }
@@ -334,7 +337,10 @@ static bool cr_is_no_host(CONFIGRET cr) { return cr == CR_NO_CM_SERVICES || cr =
 /* Reports a failed CM_* call and returns the exit code it maps to. */
 static int cr_fail(const options *o, const char *what, CONFIGRET cr)
 {
-    int code = cr_is_no_host(cr) ? EXIT_NO_HOST : EXIT_FAILED;
+    int code = cr_is_no_host(cr)                  ? EXIT_NO_HOST
+               : cr == CR_CALL_NOT_IMPLEMENTED    ? EXIT_UNSUPPORTED
+               : cr == CR_ACCESS_DENIED           ? EXIT_DENIED
+                                                  : EXIT_FAILED;
     if (o->json) {
         printf("{\"error\":");
         json_string(stdout, what);
@@ -343,6 +349,11 @@ static int cr_fail(const options *o, const char *what, CONFIGRET cr)
     if (code == EXIT_NO_HOST)
         fprintf(stderr, "pnpctl: %s: cannot reach pnphost (%s); is it running? (PNPKIT_HOST_SOCKET)\n", what,
                 cr_name(cr));
+    else if (code == EXIT_UNSUPPORTED)
+        fprintf(stderr, "pnpctl: %s: not supported by this host's protocol revision (%s)\n", what, cr_name(cr));
+    else if (code == EXIT_DENIED)
+        fprintf(stderr, "pnpctl: %s: not permitted (%s): reserved to root and the host's user, or the socket "
+                        "refuses this user\n", what, cr_name(cr));
     else
         fprintf(stderr, "pnpctl: %s: %s (0x%x)\n", what, cr_name(cr), (unsigned)cr);
     return code;
@@ -836,25 +847,61 @@ static int cmd_watch(const options *o)
     return rc;
 }
 
-/* ---- what this host protocol cannot do ---- */
+/* ---- surprise-remove, event ---- */
 
-static int unsupported(const options *o, const char *what)
+static int cmd_surprise_remove(const options *o)
 {
-    if (o->json)
-        printf("{\"error\":\"%s\",\"result\":\"not supported\"}\n", what);
-    fprintf(stderr, "pnpctl: %s: not supported by this host protocol version\n", what);
-    return EXIT_UNSUPPORTED;
+    DEVINST dn;
+    int rc = locate(o, o->args[0], &dn);
+    if (rc != EXIT_OK)
+        return rc;
+    CONFIGRET cr = PnpkitHostSurpriseRemove(dn);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "surprise-remove", cr);
+    return done(o, "surprise-removed", o->args[0]);
 }
 
-static int cmd_surprise_remove(const options *o) { return unsupported(o, "surprise-remove"); }
 static int cmd_event(const options *o)
 {
     GUID g;
+    DEVINST dn;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    char gt[40];
+
     if (!parse_guid(o->args[1], &g)) {
         usage_error("event: '%s' is not a GUID", o->args[1]);
         return EXIT_USAGE;
     }
-    return unsupported(o, "event");
+    if (o->nargs > 2 && !parse_hex(o->args[2], &data, &len)) {
+        usage_error("event: '%s' is not hex bytes", o->args[2]);
+        return EXIT_USAGE;
+    }
+    if (len > PNPKIT_HOST_MAX_EVENT_DATA) {
+        free(data);
+        usage_error("event: at most %u bytes of data", PNPKIT_HOST_MAX_EVENT_DATA);
+        return EXIT_USAGE;
+    }
+    int rc = locate(o, o->args[0], &dn);
+    if (rc != EXIT_OK) {
+        free(data);
+        return rc;
+    }
+    /* Binary data only: NameBufferOffset -1, as IoReportTargetDeviceChangeAsynchronous callers
+     * without text pass. */
+    CONFIGRET cr = PnpkitHostReportCustomEvent(dn, &g, -1, data, (ULONG)len);
+    free(data);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "event", cr);
+    format_guid(&g, gt, sizeof(gt));
+    if (o->json) {
+        printf("{\"device\":");
+        json_string(stdout, o->args[0]);
+        printf(",\"result\":\"delivered\",\"event\":\"%s\",\"bytes\":%zu}\n", gt, len);
+    } else {
+        printf("%s: event %s delivered (%zu bytes)\n", o->args[0], gt, len);
+    }
+    return EXIT_OK;
 }
 
 /* ---- Command line ---- */
@@ -884,10 +931,17 @@ static const command commands[] = {
     { "graph", cmd_graph, 0, 0, "pnpctl graph [--class GUID]...",
       "Prints the device tree as a Graphviz DOT digraph, with each device's present interfaces of\n"
       "the classes given with --class (the API lists interfaces by class only)." },
-    { "surprise-remove", cmd_surprise_remove, 1, 1, "pnpctl surprise-remove DEVICE",
-      "Not supported by this host protocol version (exit 4)." },
-    { "event", cmd_event, 2, 3, "pnpctl event DEVICE GUID [HEX]",
-      "Not supported by this host protocol version (exit 4)." },
+    { "surprise-remove", cmd_surprise_remove, 1, 1, "pnpctl [--json] surprise-remove DEVICE",
+      "Makes DEVICE and its children vanish as unplugged hardware does: nobody is asked (no\n"
+      "query-remove, no veto); drivers and applications registered on it get remove-complete.\n"
+      "Returns once the removal and its notifications are done. Reserved to root and the host's\n"
+      "user (exit 5 for others); exit 4 with a host older than protocol revision 2." },
+    { "event", cmd_event, 2, 3, "pnpctl [--json] event DEVICE GUID [HEX]",
+      "Raises the custom event GUID on DEVICE with the bytes HEX as its data (none without HEX),\n"
+      "as the driver would with IoReportTargetDeviceChangeAsynchronous (no text: name offset -1).\n"
+      "Every driver and application registered on the device receives it; returns once they\n"
+      "all have. A system PnP event GUID fails (CR_INVALID_DATA). Reserved to root and the host's\n"
+      "user (exit 5 for others); exit 4 with a host older than protocol revision 2." },
 };
 
 static void print_help(void)
@@ -900,7 +954,8 @@ static void print_help(void)
     for (size_t i = 0; i < ARRAYSIZE(commands); i++)
         printf("  %s\n", commands[i].usage);
     printf("\n--json gives machine-readable output. pnpctl COMMAND --help says more.\n"
-           "exit: 0 success, 1 operation failed, 2 usage error, 3 cannot reach the host, 4 not supported\n");
+           "exit: 0 success, 1 operation failed, 2 usage error, 3 cannot reach the host, 4 not supported\n"
+           "by this host, 5 not permitted\n");
 }
 
 static bool take_number(const char *opt, const char *text, double min, double max, double *value)

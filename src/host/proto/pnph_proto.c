@@ -210,7 +210,7 @@ int pnph_decode(const uint8_t *buf, size_t len, pnph_msg *msg)
         msg->u.devnode.devinst = get32(&c);
         msg->u.devnode.flags = get32(&c);
         msg->u.devnode.arg = get32(&c);
-        if (msg->u.devnode.op < PNPH_DN_GET_ID || msg->u.devnode.op > PNPH_DN_QUERY_REMOVE)
+        if (msg->u.devnode.op < PNPH_DN_GET_ID || msg->u.devnode.op > PNPH_DN_SURPRISE_REMOVE)
             return PNPH_BAD_FIELD;
         break;
     case PNPH_DEVNODE | PNPH_REPLY:
@@ -218,6 +218,32 @@ int pnph_decode(const uint8_t *buf, size_t len, pnph_msg *msg)
         msg->u.devnode_reply.value1 = get32(&c);
         msg->u.devnode_reply.value2 = get32(&c);
         msg->u.devnode_reply.text = get_wstr(&c, PNPH_MAX_NAME_CHARS);
+        break;
+    case PNPH_DEVICE_EVENT: {
+        msg->u.devevent.devinst = get32(&c);
+        msg->u.devevent.name_offset = (int32_t)get32(&c);
+        const uint8_t *g = get_bytes(&c, 16);
+        if (g)
+            memcpy(msg->u.devevent.event_guid, g, 16);
+        msg->u.devevent.data_len = get32(&c);
+        if (msg->u.devevent.data_len > PNPH_MAX_EVENT_DATA)
+            return PNPH_BAD_FIELD;
+        msg->u.devevent.data = get_bytes(&c, msg->u.devevent.data_len);
+        if (c.bad)
+            break;
+        /* -1 (no text), or the offset of a NUL-terminated UTF-16 name inside the data. */
+        if (msg->u.devevent.name_offset != -1) {
+            uint32_t off = (uint32_t)msg->u.devevent.name_offset;
+            if (msg->u.devevent.name_offset < 0 || off >= msg->u.devevent.data_len || off % 2u ||
+                (msg->u.devevent.data_len - off) % 2u ||
+                !has_nul(msg->u.devevent.data + off, (msg->u.devevent.data_len - off) / 2u))
+                return PNPH_BAD_FIELD;
+        }
+        break;
+    }
+    case PNPH_DEVICE_EVENT | PNPH_REPLY:
+        msg->u.devevent_reply.cr = get32(&c);
+        msg->u.devevent_reply.status = get32(&c);
         break;
     case PNPH_CREATE:
         msg->u.create.access = get32(&c);

@@ -24,6 +24,13 @@
 
 #define PNPH_MAGIC 0x48504e50u /* "PNPH" as bytes on the wire: 50 4e 50 48 */
 #define PNPH_VERSION 1u
+/* The revision of version 1 this code speaks: which compatible additions it knows (docs/protocol.md
+ * section 7). A host reports it as PNPH_STAT_REVISION; a client sends the messages of a revision
+ * only to a host that reports at least that revision (an older host would close the connection
+ * on them, ending the client's session).
+ *   1: the messages of the first release.
+ *   2: PNPH_DEVICE_EVENT, PNPH_DN_SURPRISE_REMOVE. */
+#define PNPH_REVISION 2u
 #define PNPH_HEADER_SIZE 16u
 
 /* Limits. A message whose header announces more than PNPH_MAX_PAYLOAD bytes is malformed and
@@ -34,6 +41,9 @@
 #define PNPH_MAX_NAME_CHARS 1024u              /* a CreateFileW name */
 #define PNPH_MAX_ID_CHARS 199u                 /* a device instance id (MAX_DEVICE_ID_LEN - 1) */
 #define PNPH_MAX_LIST_CHARS ((PNPH_MAX_PAYLOAD - 32u) / 2u) /* an interface multi-string */
+/* The data of a custom event (PNPH_DEVICE_EVENT): what fits in a TARGET_DEVICE_CUSTOM_NOTIFICATION,
+ * whose Size is a USHORT, after its 36-byte header, rounded down. */
+#define PNPH_MAX_EVENT_DATA 65000u
 
 /* Message types. A reply has the type of its request with PNPH_REPLY set and the request's
  * request_id. Unsolicited host messages have PNPH_UNSOLICITED set and request_id 0. */
@@ -45,6 +55,7 @@ enum pnph_type {
     PNPH_LIST_INTERFACES = 0x0002,
     PNPH_LOCATE_DEVNODE = 0x0003,
     PNPH_DEVNODE = 0x0004,
+    PNPH_DEVICE_EVENT = 0x0005,  /* revision 2 */
     PNPH_CREATE = 0x0010,
     PNPH_CLOSE = 0x0011,
     PNPH_IOCTL = 0x0012,
@@ -71,6 +82,7 @@ enum pnph_devnode_op {
     PNPH_DN_DISABLE = 6,
     PNPH_DN_ENABLE = 7,
     PNPH_DN_QUERY_REMOVE = 8, /* value1: veto type, text: veto name (arg: chars wanted) */
+    PNPH_DN_SURPRISE_REMOVE = 9, /* revision 2: value1: the NTSTATUS of PnpkitSimSurpriseRemove */
 };
 
 /* PNPH_READ / PNPH_WRITE flags. */
@@ -86,6 +98,7 @@ enum pnph_stat {
     PNPH_STAT_PENDING_ANSWERS,
     PNPH_STAT_LIVE_OBJECTS,
     PNPH_STAT_MALFORMED,
+    PNPH_STAT_REVISION,      /* PNPH_REVISION of the host; a host of revision 1 sends 8 values */
     PNPH_STAT_COUNT
 };
 
@@ -127,6 +140,8 @@ typedef struct pnph_msg {
         struct { uint32_t cr, devinst; } locate_reply;
         struct { uint32_t op, devinst, flags, arg; } devnode;
         struct { uint32_t cr, value1, value2; pnph_wstr text; } devnode_reply;
+        struct { uint32_t devinst; int32_t name_offset; uint8_t event_guid[16]; uint32_t data_len; const uint8_t *data; } devevent;
+        struct { uint32_t cr, status; } devevent_reply;
         struct { uint32_t access, share, disposition, flags; pnph_wstr name; } create;
         struct { uint32_t status; uint64_t handle; } create_reply;
         struct { uint64_t handle; } close;

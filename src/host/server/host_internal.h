@@ -141,6 +141,7 @@ typedef struct host_handle {
     host_session *session;   /* referenced */
     uint64_t id;
     PFILE_OBJECT fo;         /* the open; the handle's own reference until closed */
+    WCHAR *name;             /* what CreateFileW opened (NUL-terminated; owned) */
     bool can_read, can_write;
     bool closing;            /* loop only */
     LIST_ENTRY requests;     /* host_request.link (loop only) */
@@ -249,6 +250,12 @@ void host_run_work(void (*fn)(void *), void (*done)(void *), void *ctx);
 void host_pnp_list(host_conn *c, const pnph_msg *m);
 void host_pnp_locate(host_conn *c, const pnph_msg *m);
 void host_pnp_devnode(host_conn *c, const pnph_msg *m);
+/* PNPH_DEVICE_EVENT: IoReportTargetDeviceChangeAsynchronous on the device's PDO; the reply goes
+ * out once every registrant has had it. */
+void host_pnp_device_event(host_conn *c, const pnph_msg *m);
+/* Whether link (NUL-terminated) is an interface of the device with this instance id: its device
+ * part is the id with each \ written as #, in any letter case. */
+bool host_link_of_device(const WCHAR *link, const WCHAR *instance_id);
 
 /* ---- host_notify.c ---- */
 int host_notify_start(void);
@@ -260,6 +267,9 @@ void host_notify_answer(host_conn *c, const pnph_msg *m);
 void host_notify_session_end(host_session *s);
 /* Fills the multi-string of enabled links of a class (all classes when all) into a builder. */
 void host_notify_put_links(pnph_builder *b, const GUID *class_guid, bool all);
+/* Copies an enabled link of the device with this instance id into out (room for cap units,
+ * NUL-terminated). False when it has none (or none that fits). */
+bool host_notify_link_of_device(const WCHAR *instance_id, WCHAR *out, size_t cap);
 
 /* ---- host_security.c ---- */
 int host_security_listen(const char *path, gid_t group, bool has_group, unsigned mode);
@@ -269,6 +279,9 @@ bool host_security_accept(int fd, struct ucred *cred);
  * an interface_access rule, or STATUS_OBJECT_NAME_NOT_FOUND for a name that is no link while
  * rules exist. */
 NTSTATUS host_security_check_open(const struct ucred *cred, const WCHAR *name, ACCESS_MASK access);
+/* Whether cred may act on devices as a driver or as the hardware would (PNPH_DEVICE_EVENT,
+ * PNPH_DN_SURPRISE_REMOVE): root and the host's own user, the owner of the socket. */
+bool host_security_may_control(const struct ucred *cred);
 
 /* ---- host_main.c ---- */
 /* ms since an arbitrary start (CLOCK_MONOTONIC). */

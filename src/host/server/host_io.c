@@ -105,6 +105,7 @@ void host_handle_release(host_handle *h)
     if (!h || host_atomic_dec(&h->refs) != 0)
         return;
     host_session_release(h->session);
+    free(h->name);
     free(h);
 }
 
@@ -145,7 +146,15 @@ static void create_done(void *ctx)
 
     if (NT_SUCCESS(status)) {
         host_handle *h = op->session->primary ? calloc(1, sizeof(*h)) : NULL;
+        size_t chars = 0;
+        while (op->name[chars])
+            chars++;
+        if (h && !(h->name = malloc((chars + 1) * sizeof(WCHAR)))) {
+            free(h);
+            h = NULL;
+        }
         if (h) {
+            memcpy(h->name, op->name, (chars + 1) * sizeof(WCHAR));
             h->refs = 1; /* the session table's */
             h->session = host_session_ref(op->session);
             h->fo = op->fo;
@@ -155,6 +164,7 @@ static void create_done(void *ctx)
             id = host_session_add_handle(op->session, h);
             if (!id) {
                 host_session_release(h->session);
+                free(h->name);
                 free(h);
                 h = NULL;
             }

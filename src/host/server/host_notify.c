@@ -206,6 +206,20 @@ void host_notify_put_links(pnph_builder *b, const GUID *class_guid, bool all)
     pthread_mutex_unlock(&host.nlock);
 }
 
+bool host_notify_link_of_device(const WCHAR *instance_id, WCHAR *out, size_t cap)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&host.nlock);
+    for (size_t i = 0; i < host.n_links && !found; i++)
+        if (host.links[i].chars < cap && host_link_of_device(host.links[i].link, instance_id)) {
+            memcpy(out, host.links[i].link, (host.links[i].chars + 1) * sizeof(WCHAR));
+            found = true;
+        }
+    pthread_mutex_unlock(&host.nlock);
+    return found;
+}
+
 /* ---- Per-registration callbacks (DEVICEHANDLE, DEVICEINSTANCE) ---- */
 
 static DWORD reg_callback(HCMNOTIFICATION h, PVOID context, CM_NOTIFY_ACTION action, PCM_NOTIFY_EVENT_DATA data,
