@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -492,6 +494,95 @@ static void surprise_remove_and_event_are_reserved_to_the_hosts_owner(void **sta
     pkh_host_cleanup(&h);
 }
 
+/* A host of protocol revision 1, as the first release was: it answers HELLO, LOCATE_DEVNODE and
+ * STATS (8 values, no revision) and closes a connection on any other message, as that host's
+ * decoder does. It exits 0 on SIGTERM, 3 if a revision-2 message ever reached it. */
+static pid_t old_host_start(const char *path)
+{
+    struct sockaddr_un addr;
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(lfd >= 0);
+    memset(&addr, 0, sizeof(addr));
+    addr.sun_family = AF_UNIX;
+    strcpy(addr.sun_path, path);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(listen(lfd, 8), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid) {
+        close(lfd);
+        return pid;
+    }
+    struct pollfd p[9] = { { .fd = lfd, .events = POLLIN } };
+    int n = 1;
+    signal(SIGTERM, SIG_DFL);
+    for (;;) {
+        if (poll(p, (nfds_t)n, -1) <= 0)
+            continue;
+        if ((p[0].revents & POLLIN) && n < 9) {
+            p[n].fd = accept(lfd, NULL, NULL);
+            p[n].events = POLLIN;
+            p[n].revents = 0;
+            n++;
+        }
+        for (int i = 1; i < n; i++) {
+            static uint8_t in[PNPH_MAX_MESSAGE], out[256];
+            pnph_header h;
+            pnph_builder b;
+            ssize_t got;
+            size_t have = 0;
+            if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP)))
+                continue;
+            while (have < PNPH_HEADER_SIZE && (got = read(p[i].fd, in + have, PNPH_HEADER_SIZE - have)) > 0)
+                have += (size_t)got;
+            if (have < PNPH_HEADER_SIZE || pnph_header_check(in, have, &h) != PNPH_OK) {
+                close(p[i].fd);
+                p[i].fd = -1;
+                continue;
+            }
+            while (have < PNPH_HEADER_SIZE + h.length && (got = read(p[i].fd, in + have, PNPH_HEADER_SIZE + h.length - have)) > 0)
+                have += (size_t)got;
+            pnph_begin(&b, out, sizeof(out), (uint16_t)(h.type | PNPH_REPLY), h.request_id);
+            if (h.type == PNPH_HELLO) {
+                pnph_put_u32(&b, 0);
+                pnph_put_u32(&b, PNPH_MAX_PAYLOAD);
+                pnph_put_u64(&b, 1);
+                pnph_put_u64(&b, 1);
+            } else if (h.type == PNPH_LOCATE_DEVNODE) {
+                pnph_put_u32(&b, 0);
+                pnph_put_u32(&b, 2);
+            } else if (h.type == PNPH_STATS) {
+                pnph_put_u32(&b, 8);
+                for (int k = 0; k < 8; k++)
+                    pnph_put_u32(&b, 0);
+            } else {
+                _exit(3); /* what revision 1 does not know must never be sent to it */
+            }
+            size_t len = pnph_finish(&b);
+            if (write(p[i].fd, out, len) != (ssize_t)len)
+                _exit(4);
+        }
+    }
+}
+
+static void a_host_of_revision_1_is_not_sent_new_messages_and_exits_4(void **state)
+{
+    char dir[] = "/tmp/pkctl-old-XXXXXX", path[64];
+    int status;
+    run r;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/pnphost.sock", dir);
+    pid_t old = old_host_start(path);
+    assert_int_equal(pnpctl_at(&r, path, "surprise-remove", DEV1, (const char *)NULL), 4);
+    assert_non_null(strstr(r.err, "not supported by this host's protocol revision (CR_CALL_NOT_IMPLEMENTED)"));
+    assert_int_equal(pnpctl_at(&r, path, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "01", (const char *)NULL), 4);
+    kill(old, SIGTERM);
+    assert_int_equal(waitpid(old, &status, 0), old);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM); /* never exited 3 */
+    unlink(path);
+    rmdir(dir);
+}
+
 static void a_host_that_is_not_running_exits_3(void **state)
 {
     fixture *f = up(1);
@@ -524,4 +615,5 @@ PK_TEST_MAIN(PK_TEST(tree_shows_the_root_and_the_configured_devices_started),
              PK_TEST(event_with_a_system_guid_or_an_unknown_device_fails),
              PK_TEST(surprise_remove_gives_remove_complete_without_query_remove),
              PK_TEST(surprise_remove_and_event_are_reserved_to_the_hosts_owner),
+             PK_TEST(a_host_of_revision_1_is_not_sent_new_messages_and_exits_4),
              PK_TEST(a_host_that_is_not_running_exits_3))
