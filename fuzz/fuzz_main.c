@@ -126,6 +126,17 @@ static void builtin_seeds(void)
     pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT | PNPH_REPLY, 11);
     pnph_put_u32(&b, 0); pnph_put_u32(&b, 0);
     add_seed(buf, pnph_finish(&b));
+    pnph_begin(&b, buf, sizeof(buf), PNPH_HANDLES, 13);
+    add_seed(buf, pnph_finish(&b));
+    pnph_begin(&b, buf, sizeof(buf), PNPH_HANDLES | PNPH_REPLY, 13);
+    pnph_put_u32(&b, 1); pnph_put_u32(&b, 0);
+    pnph_put_u32(&b, 42); pnph_put_u32(&b, 0); pnph_put_u64(&b, 0x100000001ull); pnph_put_u32(&b, 3); pnph_put_u32(&b, 1);
+    pnph_put_u64(&b, 10); pnph_put_u64(&b, 80); pnph_put_u64(&b, 80);
+    pnph_put_wstr(&b, link, sizeof(link) / sizeof(WCHAR) - 1);
+    add_seed(buf, pnph_finish(&b));
+    pnph_begin(&b, buf, sizeof(buf), PNPH_LIST_INTERFACES, 14);
+    pnph_put_bytes(&b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16); pnph_put_u32(&b, PNPH_LIST_ALL_CLASSES); pnph_put_u32(&b, 0);
+    add_seed(buf, pnph_finish(&b));
     pnph_begin(&b, buf, sizeof(buf), PNPH_STATS | PNPH_REPLY, 10);
     pnph_put_u32(&b, 2); pnph_put_u32(&b, 1); pnph_put_u32(&b, 2);
     add_seed(buf, pnph_finish(&b));

@@ -203,6 +203,36 @@ PNPKIT_API CONFIGRET PnpkitHostSurpriseRemove(DEVINST dnDevInst);
  * above PNPKIT_HOST_MAX_EVENT_DATA, a bad NameBufferOffset, or a system PnP event GUID),
  * CR_NO_SUCH_DEVNODE, CR_NO_SUCH_DEVICE_INTERFACE (the device has no enabled interface: the host
  * reaches a device's PDO through one, see docs/pnphost.md). */
+/* A flag of CM_Get_Device_Interface_List_SizeW / CM_Get_Device_Interface_ListW in
+ * libpnpkit-client: the present interfaces of every class (of one device when pDeviceID is
+ * given); InterfaceClassGuid is ignored and may be NULL. Not with
+ * CM_GET_DEVICE_INTERFACE_LIST_ALL_DEVICES (CR_INVALID_FLAG). cfgmgr32 lists by class only. */
+#define PNPKIT_CM_GET_DEVICE_INTERFACE_LIST_ALL_CLASSES 0x80000000u
+
+/* An open handle of some application in the host (PnpkitHostGetHandles). */
+#define PNPKIT_HOST_HANDLE_READ 0x1u
+#define PNPKIT_HOST_HANDLE_WRITE 0x2u
+typedef struct _PNPKIT_HOST_HANDLE_INFO {
+    ULONG ProcessId;             /* the application's pid (SO_PEERCRED) */
+    ULONG UserId;
+    ULONGLONG Handle;            /* the host's handle value (unique in its process) */
+    ULONG Access;                /* PNPKIT_HOST_HANDLE_READ / _WRITE: what the open allows */
+    ULONG InFlight;              /* requests at the driver now */
+    ULONGLONG Requests;          /* reads, writes and IOCTLs completed */
+    ULONGLONG BytesToDevice;     /* write data and IOCTL input */
+    ULONGLONG BytesFromDevice;   /* read data and IOCTL output */
+    WCHAR Name[1025];            /* what CreateFileW opened: the link and what followed it */
+} PNPKIT_HOST_HANDLE_INFO, *PPNPKIT_HOST_HANDLE_INFO;
+
+/* The host's open handles with their counters: every application's for root and the host's
+ * user, the caller's own user's for anyone else. Writes min(BufferCount, n) entries and *Count
+ * = n; CR_BUFFER_SMALL when BufferCount < n (Buffer may be NULL with BufferCount 0 to ask n).
+ * *Omitted (may be NULL) gets the number of handles the host could not fit in one reply (names
+ * are long; normally 0). The counters only grow while a handle is open: sample them twice for
+ * rates. CR_INVALID_POINTER for a NULL Count, or NULL Buffer with BufferCount > 0. */
+PNPKIT_API CONFIGRET PnpkitHostGetHandles(PPNPKIT_HOST_HANDLE_INFO Buffer, ULONG BufferCount, PULONG Count,
+                                          PULONG Omitted);
+
 PNPKIT_API CONFIGRET PnpkitHostReportCustomEvent(DEVINST dnDevInst, const GUID *EventGuid, LONG NameBufferOffset,
                                                  const VOID *Data, ULONG DataSize);
 

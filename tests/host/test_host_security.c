@@ -199,10 +199,11 @@ static void malformed_messages_close_only_their_connection(void **state)
     pkh_host_cleanup(&h);
 }
 
-/* PNPH_DEVICE_EVENT (protocol revision 2) with bad fields: data beyond PNPH_MAX_EVENT_DATA, a
- * name offset outside the data or without a NUL, a data length past the payload, trailing
- * bytes; and a DEVNODE operation past SURPRISE_REMOVE. Each closes its own connection only. */
-static void malformed_device_events_close_only_their_connection(void **state)
+/* The messages of protocol revision 2 with bad fields: PNPH_DEVICE_EVENT with data beyond
+ * PNPH_MAX_EVENT_DATA, a name offset outside the data or without a NUL, a data length past the
+ * payload, trailing bytes; a DEVNODE operation past SURPRISE_REMOVE; PNPH_HANDLES with a payload;
+ * PNPH_LIST_INTERFACES with a bad flag. Each closes its own connection only. */
+static void malformed_revision_2_messages_close_only_their_connection(void **state)
 {
     static uint8_t buf[PNPH_MAX_MESSAGE];
     static const uint8_t named[] = { 'n', 0, 'm', 0 }; /* no NUL */
@@ -259,6 +260,22 @@ static void malformed_device_events_close_only_their_connection(void **state)
     pnph_put_u32(&b, PNPH_DN_SURPRISE_REMOVE + 1);
     pnph_put_u32(&b, 2);
     pnph_put_u32(&b, 0);
+    pnph_put_u32(&b, 0);
+    expect_closed_after(&h, true, buf, pnph_finish(&b));
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_HANDLES, 1); /* HANDLES has no payload */
+    pnph_put_u32(&b, 0);
+    expect_closed_after(&h, true, buf, pnph_finish(&b));
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_LIST_INTERFACES, 1); /* all classes, but with a class */
+    pnph_put_bytes(&b, &PKHOST_ECHO_GUID, sizeof(GUID));
+    pnph_put_u32(&b, PNPH_LIST_ALL_CLASSES);
+    pnph_put_u32(&b, 0);
+    expect_closed_after(&h, true, buf, pnph_finish(&b));
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_LIST_INTERFACES, 1); /* an unknown list flag */
+    pnph_put_bytes(&b, &PKHOST_ECHO_GUID, sizeof(GUID));
+    pnph_put_u32(&b, 0x10);
     pnph_put_u32(&b, 0);
     expect_closed_after(&h, true, buf, pnph_finish(&b));
 
@@ -352,7 +369,7 @@ PK_TEST_MAIN(PK_TEST(the_socket_has_mode_0660),
              PK_TEST(an_interface_access_rule_refuses_a_foreign_user),
              PK_TEST(a_read_only_rule_allows_reading_only),
              PK_TEST(malformed_messages_close_only_their_connection),
-             PK_TEST(malformed_device_events_close_only_their_connection),
+             PK_TEST(malformed_revision_2_messages_close_only_their_connection),
              PK_TEST(an_oversized_message_is_refused_from_its_header),
              PK_TEST(another_protocol_version_is_told_the_revision_mismatch),
              PK_TEST(a_connection_cannot_join_another_session))

@@ -321,6 +321,69 @@ static void watch_prints_removal_and_arrival_lines(void **state)
     down(f);
 }
 
+static void watch_prints_a_custom_event_with_its_guid_length_and_data(void **state)
+{
+    fixture *f = up(1);
+    static child c;
+    const char *args[] = { "watch", PKHOST_ECHO_GUID_TEXT, "--count", "2", "--timeout", "60", NULL };
+    child_start(&c, f->host.socket, args);
+    child_wait_text(&c, "pnpctl: watching"); /* printed once it listens on the device too */
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "0102a0ff"), 0);
+    /* Longer than the preview: 40 bytes, 32 shown. */
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT,
+                            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324252627"),
+                     0);
+    assert_int_equal(child_finish(&c, &f->r), 0);
+    assert_string_equal(f->r.out, "event " DEV1 " " PKHOST_CUSTOM_EVENT_TEXT " 4 0102a0ff\n"
+                                  "event " DEV1 " " PKHOST_CUSTOM_EVENT_TEXT
+                                  " 40 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f...\n");
+    down(f);
+}
+
+static void watch_json_custom_event_and_a_device_it_watches_can_still_be_ejected(void **state)
+{
+    fixture *f = up(2);
+    static child c;
+    const char *args[] = { "--json", "watch", "--count", "3", "--timeout", "60", NULL };
+    child_start(&c, f->host.socket, args);
+    /* --json prints nothing on stderr: wait until watch holds both devices open. */
+    for (int waited = 0; pkh_handles_of(&f->host, c.pid) < 2; waited += 50) {
+        assert_true(waited < PKH_WAIT_MS);
+        child_pump(&c, 50);
+    }
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", "SWD\\PKHOST\\dev2", PKHOST_CUSTOM_EVENT_TEXT), 0);
+    /* watch lets the device go: closes its handle on the query-remove, no veto. */
+    assert_int_equal(pnpctl(&f->r, &f->host, "eject", DEV1), 0);
+    assert_int_equal(child_finish(&c, &f->r), 0);
+    assert_non_null(strstr(f->r.out, "{\"event\":\"custom\",\"device\":\"SWD\\\\PKHOST\\\\dev2\",\"guid\":\"" PKHOST_CUSTOM_EVENT_TEXT
+                                     "\",\"bytes\":0,\"data\":\"\",\"truncated\":false}\n"));
+    assert_non_null(strstr(f->r.out, "{\"event\":\"removal\",\"class\":\"" PKHOST_ECHO_GUID_TEXT "\""));
+    down(f);
+}
+
+static void watch_prints_the_request_rate_of_an_open_handle(void **state)
+{
+    fixture *f = up(1);
+    static child c;
+    pkh_app app;
+    char pid[32];
+    const char *args[] = { "watch", "--no-events", "--interval", "0.2", "--timeout", "60", NULL };
+    pkh_app_start(&app, &f->host);
+    pkh_cmd(&app, "list ECHO");
+    pkh_cmd_expect(&app, "ok", "open h1 @0");
+    child_start(&c, f->host.socket, args);
+    child_wait_text(&c, "pnpctl: watching"); /* the first sample is taken */
+    pkh_cmd_expect(&app, "ok", "benchioctl h1 100 8"); /* 1,500 IOCTLs of 8 bytes each way */
+    snprintf(pid, sizeof(pid), "rate pid %d handle 0x", (int)app.pid);
+    child_wait_text(&c, pid);
+    child_wait_text(&c, " B/s " ECHO_LINK1 "\n");
+    kill(c.pid, SIGTERM);
+    assert_int_equal(child_finish(&c, &f->r), 0); /* Ctrl-C or SIGTERM: exit 0 */
+    assert_non_null(strstr(f->r.out, " req/s "));
+    assert_int_equal(pkh_app_exit(&app), 0);
+    down(f);
+}
+
 static void watch_ends_at_its_timeout(void **state)
 {
     fixture *f = up(1);
@@ -373,6 +436,9 @@ static void usage_errors_exit_2(void **state)
     assert_int_equal(pnpctl(&f->r, &f->host, "ioctl", ECHO_LINK1, "0x81232000", "abc"), 2);
     assert_int_equal(pnpctl(&f->r, &f->host, "watch", "--count"), 2);
     assert_int_equal(pnpctl(&f->r, &f->host, "tree", "--count", "3"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "tree", "--interval", "1"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "tree", "--no-events"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "watch", "--interval", "0"), 2);
     assert_int_equal(pnpctl(&f->r, &f->host, "--help"), 0);
     assert_non_null(strstr(f->r.out, "usage: pnpctl"));
     assert_int_equal(pnpctl(&f->r, &f->host, "interfaces", "--help"), 0);
@@ -606,6 +672,9 @@ PK_TEST_MAIN(PK_TEST(tree_shows_the_root_and_the_configured_devices_started),
              PK_TEST(eject_vetoed_by_an_application_prints_the_veto_and_fails),
              PK_TEST(disable_then_enable_restarts_the_device),
              PK_TEST(watch_prints_removal_and_arrival_lines),
+             PK_TEST(watch_prints_a_custom_event_with_its_guid_length_and_data),
+             PK_TEST(watch_json_custom_event_and_a_device_it_watches_can_still_be_ejected),
+             PK_TEST(watch_prints_the_request_rate_of_an_open_handle),
              PK_TEST(watch_ends_at_its_timeout),
              PK_TEST(json_output_is_one_balanced_document),
              PK_TEST(graph_is_a_dot_digraph_with_interfaces),

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 enum {
@@ -39,6 +40,10 @@ typedef struct options {
     bool help;
     long count;          /* watch --count; 0: unbounded */
     double timeout;      /* watch --timeout in seconds; 0: none */
+    double interval;     /* watch --interval in seconds (request rates) */
+    bool no_events;      /* watch --no-events: do not open devices for their custom events */
+    bool no_rates;       /* watch --no-rates */
+    bool watch_only;     /* an option only watch takes was given */
     unsigned long out;   /* ioctl --out */
     const char *classes[MAX_CLASSES]; /* graph --class */
     int nclasses;
@@ -221,6 +226,29 @@ static bool parse_guid(const char *s, GUID *g)
     for (int i = 0; i < 8; i++)
         g->Data4[i] = (UCHAR)(hex_digit(hex[16 + 2 * i]) << 4 | hex_digit(hex[17 + 2 * i]));
     return true;
+}
+
+/* The class GUID of a symbolic link: the {...} that ends its device part. */
+static bool link_class_of(const WCHAR *link, GUID *g)
+{
+    char text[39];
+    size_t end = 0;
+
+    if (!(link[0] == '\\' && (link[1] == '\\' || link[1] == '?') && link[2] == '?' && link[3] == '\\'))
+        return false;
+    link += 4;
+    while (link[end] && link[end] != '\\')
+        end++;
+    if (end < 39)
+        return false;
+    for (size_t i = 0; i < 38; i++) {
+        WCHAR c = link[end - 38 + i];
+        if (c > 0x7f)
+            return false;
+        text[i] = (char)c;
+    }
+    text[38] = 0;
+    return parse_guid(text, g);
 }
 
 static void format_guid(const GUID *g, char *s, size_t cap)
@@ -461,25 +489,27 @@ static int cmd_tree(const options *o)
     return EXIT_OK;
 }
 
-/* The present interface links of a class (of one device when id is not NULL), as a multi-sz
- * the caller frees. Loops while the list grows between the two calls. */
+/* The present interface links of a class, or of every class when g is NULL (a host of
+ * revision 2: PNPKIT_CM_GET_DEVICE_INTERFACE_LIST_ALL_CLASSES), of one device when id is not
+ * NULL, as a multi-sz the caller frees. Loops while the list grows between the two calls. */
 static CONFIGRET get_links(GUID *g, const char *id, WCHAR **out)
 {
     WCHAR wid[MAX_DEVICE_ID_LEN + 1], *buf = NULL;
+    ULONG flags = CM_GET_DEVICE_INTERFACE_LIST_PRESENT | (g ? 0u : PNPKIT_CM_GET_DEVICE_INTERFACE_LIST_ALL_CLASSES);
     CONFIGRET cr;
 
     if (id && !to_wide(id, wid, ARRAYSIZE(wid)))
         return CR_INVALID_DEVICE_ID;
     for (int tries = 0; tries < 8; tries++) {
         ULONG len = 0;
-        cr = CM_Get_Device_Interface_List_SizeW(&len, g, id ? wid : NULL, CM_GET_DEVICE_INTERFACE_LIST_PRESENT);
+        cr = CM_Get_Device_Interface_List_SizeW(&len, g, id ? wid : NULL, flags);
         if (cr != CR_SUCCESS)
             break;
         free(buf);
         buf = calloc(len + 1, sizeof(WCHAR));
         if (!buf)
             return CR_OUT_OF_MEMORY;
-        cr = CM_Get_Device_Interface_ListW(g, id ? wid : NULL, buf, len, CM_GET_DEVICE_INTERFACE_LIST_PRESENT);
+        cr = CM_Get_Device_Interface_ListW(g, id ? wid : NULL, buf, len, flags);
         if (cr != CR_BUFFER_SMALL)
             break;
     }
@@ -757,13 +787,98 @@ free_buffers:
     return rc;
 }
 
-/* ---- watch ---- */
+/* ---- watch ----
+ *
+ * Three sources, one line each on stdout:
+ *   - interface arrivals and removals: a DEVICEINTERFACE registration (one class, or all);
+ *   - custom events of devices: as on Windows an application hears a device's custom events
+ *     only through a DEVICEHANDLE registration on a handle it opened, so watch opens, for each
+ *     device with a present interface (of the class, when one is given), one of its interfaces
+ *     with no access (CreateFileW, dwDesiredAccess 0) and registers on that handle. Like a
+ *     well-behaved Windows application it closes the handle when asked for a query-remove
+ *     (never vetoes), opens it again when the removal is cancelled, and lets the device go on
+ *     remove-complete. The callbacks only close handles and mark devices; opening, registering
+ *     and unregistering happen on the main thread between waits (CM_Unregister_Notification
+ *     cannot run in its own callback);
+ *   - request rates: every --interval seconds the host's per-handle counters
+ *     (PnpkitHostGetHandles), and for each handle that completed requests since the last sample
+ *     its requests/s and bytes/s.
+ * w->lock serialises output lines and guards the event count and the device table.
+ */
+
+#define MAX_WATCHED 256
+#define PREVIEW_BYTES 32
+
+enum { DEV_WANT_OPEN, DEV_OPEN, DEV_QUERIED, DEV_GONE, DEV_FAILED };
+
+typedef struct watched_device {
+    char id[MAX_DEVICE_ID_LEN * 3 + 1]; /* instance id, from the link's device part */
+    WCHAR link[1100];                   /* the interface watch opens */
+    HANDLE h;                           /* NULL while closed (lock) */
+    HCMNOTIFICATION reg;                /* main thread */
+    int state;                          /* DEV_* (lock) */
+} watched_device;
+
+typedef struct handle_sample {
+    ULONG pid;
+    ULONGLONG handle, requests, bytes;
+} handle_sample;
 
 typedef struct watch_state {
-    pthread_mutex_t lock; /* serialises output lines and guards events */
+    pthread_mutex_t lock;
     long events;
     bool json;
+    bool all;
+    GUID class_guid;
+    watched_device *devs[MAX_WATCHED];
+    int ndevs;
 } watch_state;
+
+/* The instance id of a link ("\\?\SWD#PKHOST#dev1#{...}\ref" -> "SWD\PKHOST\dev1") in UTF-8;
+ * false for text that is not a link. */
+static bool link_device_id(const WCHAR *link, char *id, size_t cap)
+{
+    WCHAR w[MAX_DEVICE_ID_LEN + 1];
+    size_t n = 0, end = 0;
+
+    if (!(link[0] == '\\' && (link[1] == '\\' || link[1] == '?') && link[2] == '?' && link[3] == '\\'))
+        return false;
+    link += 4;
+    while (link[end] && link[end] != '\\')
+        end++;
+    if (end < 40 || link[end - 39] != '#' || link[end - 38] != '{')
+        return false;
+    for (; n < end - 39 && n < MAX_DEVICE_ID_LEN; n++)
+        w[n] = link[n] == '#' ? '\\' : link[n];
+    w[n] = 0;
+    to_utf8(w, n + 1, id, cap);
+    return n > 0;
+}
+
+/* The device entry for link's device (lock held); adds one (DEV_WANT_OPEN) when asked. */
+static watched_device *watch_device_locked(watch_state *w, const WCHAR *link, bool add)
+{
+    char id[MAX_DEVICE_ID_LEN * 3 + 1];
+    size_t n = 0;
+
+    if (!link_device_id(link, id, sizeof(id)))
+        return NULL;
+    for (int i = 0; i < w->ndevs; i++)
+        if (!strcasecmp(w->devs[i]->id, id))
+            return w->devs[i];
+    while (link[n])
+        n++;
+    if (!add || w->ndevs == MAX_WATCHED || n >= ARRAYSIZE(w->devs[0]->link))
+        return NULL;
+    watched_device *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    strcpy(d->id, id);
+    memcpy(d->link, link, (n + 1) * sizeof(WCHAR));
+    d->state = DEV_WANT_OPEN;
+    w->devs[w->ndevs++] = d;
+    return d;
+}
 
 static DWORD on_interface_event(HCMNOTIFICATION h, PVOID ctx, CM_NOTIFY_ACTION action, PCM_NOTIFY_EVENT_DATA data,
                                 DWORD size)
@@ -789,8 +904,254 @@ static DWORD on_interface_event(HCMNOTIFICATION h, PVOID ctx, CM_NOTIFY_ACTION a
     }
     fflush(stdout);
     w->events++;
+    /* The device table: a new device is opened on the main thread; the removal of the very
+     * interface watch holds open lets the device go (its remove-complete may come first). */
+    if (max > 0 && data->u.DeviceInterface.SymbolicLink[max - 1] == 0) {
+        const WCHAR *wl = data->u.DeviceInterface.SymbolicLink;
+        watched_device *d = watch_device_locked(w, wl, action == CM_NOTIFY_ACTION_DEVICEINTERFACEARRIVAL);
+        if (d && action == CM_NOTIFY_ACTION_DEVICEINTERFACEARRIVAL && (d->state == DEV_GONE || d->state == DEV_FAILED)) {
+            size_t n = 0;
+            while (wl[n] && n + 1 < ARRAYSIZE(d->link))
+                n++;
+            memcpy(d->link, wl, n * sizeof(WCHAR));
+            d->link[n] = 0;
+            d->state = DEV_WANT_OPEN;
+        }
+    }
     pthread_mutex_unlock(&w->lock);
     return ERROR_SUCCESS;
+}
+
+static watch_state *the_watch;
+
+static DWORD on_device_event(HCMNOTIFICATION h, PVOID ctx, CM_NOTIFY_ACTION action, PCM_NOTIFY_EVENT_DATA data,
+                             DWORD size)
+{
+    watched_device *d = ctx;
+    watch_state *w = the_watch;
+    HANDLE to_close = NULL;
+    (void)h;
+
+    pthread_mutex_lock(&w->lock);
+    switch (action) {
+    case CM_NOTIFY_ACTION_DEVICECUSTOMEVENT: {
+        char gt[40];
+        DWORD header = (DWORD)offsetof(CM_NOTIFY_EVENT_DATA, u.DeviceHandle.Data);
+        DWORD len = data->u.DeviceHandle.DataSize;
+        if (size < header || len > size - header)
+            break;
+        format_guid(&data->u.DeviceHandle.EventGuid, gt, sizeof(gt));
+        DWORD shown = len > PREVIEW_BYTES ? PREVIEW_BYTES : len;
+        char name[1024] = "";
+        LONG no = data->u.DeviceHandle.NameOffset;
+        if (no >= 0 && (DWORD)no < len) {
+            WCHAR wname[512];
+            size_t k = 0;
+            for (DWORD i = (DWORD)no; i + 1 < len && k + 1 < ARRAYSIZE(wname); i += 2) {
+                wname[k] = (WCHAR)(data->u.DeviceHandle.Data[i] | data->u.DeviceHandle.Data[i + 1] << 8);
+                if (!wname[k])
+                    break;
+                k++;
+            }
+            wname[k] = 0;
+            to_utf8(wname, k + 1, name, sizeof(name));
+        }
+        if (w->json) {
+            printf("{\"event\":\"custom\",\"device\":");
+            json_string(stdout, d->id);
+            printf(",\"guid\":\"%s\",\"bytes\":%lu,\"data\":\"", gt, (unsigned long)len);
+            print_hex(data->u.DeviceHandle.Data, shown);
+            printf("\",\"truncated\":%s", shown < len ? "true" : "false");
+            if (no >= 0) {
+                printf(",\"name\":");
+                json_string(stdout, name);
+            }
+            printf("}\n");
+        } else {
+            printf("event %s %s %lu ", d->id, gt, (unsigned long)len);
+            print_hex(data->u.DeviceHandle.Data, shown);
+            printf("%s", shown < len ? "..." : len ? "" : "-");
+            if (no >= 0)
+                printf(" name=%s", name);
+            printf("\n");
+        }
+        fflush(stdout);
+        w->events++;
+        break;
+    }
+    case CM_NOTIFY_ACTION_DEVICEQUERYREMOVE:
+        /* Let the device go: close (never veto); reopened if the removal is cancelled. */
+        to_close = d->h;
+        d->h = NULL;
+        d->state = DEV_QUERIED;
+        break;
+    case CM_NOTIFY_ACTION_DEVICEQUERYREMOVEFAILED:
+        if (d->state == DEV_QUERIED)
+            d->state = DEV_WANT_OPEN;
+        break;
+    case CM_NOTIFY_ACTION_DEVICEREMOVEPENDING:
+    case CM_NOTIFY_ACTION_DEVICEREMOVECOMPLETE:
+        to_close = d->h;
+        d->h = NULL;
+        d->state = DEV_GONE;
+        break;
+    default:
+        break;
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (to_close)
+        CloseHandle(to_close);
+    return ERROR_SUCCESS;
+}
+
+/* Main thread: opens what is to be opened, forgets what went. */
+static void watch_devices_step(watch_state *w)
+{
+    for (int i = 0; i < MAX_WATCHED; i++) {
+        watched_device *d;
+        int state;
+        HCMNOTIFICATION old;
+        pthread_mutex_lock(&w->lock);
+        if (i >= w->ndevs) {
+            pthread_mutex_unlock(&w->lock);
+            break;
+        }
+        d = w->devs[i];
+        state = d->state;
+        old = (state == DEV_WANT_OPEN || state == DEV_GONE) ? d->reg : NULL;
+        if (old)
+            d->reg = NULL;
+        pthread_mutex_unlock(&w->lock);
+        if (old)
+            CM_Unregister_Notification(old); /* waits for its running callback */
+        if (state == DEV_GONE) {
+            pthread_mutex_lock(&w->lock);
+            HANDLE h = d->h;
+            if (d->state == DEV_GONE) {
+                w->devs[i] = w->devs[--w->ndevs];
+                i--;
+            } else {
+                d = NULL; /* it arrived again meanwhile: next step */
+                h = NULL;
+            }
+            pthread_mutex_unlock(&w->lock);
+            if (h)
+                CloseHandle(h);
+            free(d);
+            continue;
+        }
+        if (state != DEV_WANT_OPEN)
+            continue;
+        HANDLE h = CreateFileW(d->link, 0, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
+        if (h == INVALID_HANDLE_VALUE) {
+            pthread_mutex_lock(&w->lock);
+            if (d->state == DEV_WANT_OPEN)
+                d->state = DEV_FAILED; /* until its next arrival */
+            pthread_mutex_unlock(&w->lock);
+            continue;
+        }
+        pthread_mutex_lock(&w->lock);
+        d->h = h;
+        d->state = DEV_OPEN;
+        pthread_mutex_unlock(&w->lock);
+        CM_NOTIFY_FILTER f;
+        memset(&f, 0, sizeof(f));
+        f.cbSize = sizeof(f);
+        f.FilterType = CM_NOTIFY_FILTER_TYPE_DEVICEHANDLE;
+        f.u.DeviceHandle.hTarget = h;
+        HCMNOTIFICATION reg;
+        if (CM_Register_Notification(&f, d, on_device_event, &reg) == CR_SUCCESS) {
+            pthread_mutex_lock(&w->lock);
+            d->reg = reg;
+            pthread_mutex_unlock(&w->lock);
+        } else {
+            pthread_mutex_lock(&w->lock);
+            h = d->h;
+            d->h = NULL;
+            d->state = DEV_FAILED;
+            pthread_mutex_unlock(&w->lock);
+            if (h)
+                CloseHandle(h);
+        }
+    }
+}
+
+static void watch_devices_end(watch_state *w)
+{
+    for (int i = 0; i < w->ndevs; i++) {
+        watched_device *d = w->devs[i];
+        if (d->reg)
+            CM_Unregister_Notification(d->reg);
+        if (d->h)
+            CloseHandle(d->h);
+        free(d);
+    }
+    w->ndevs = 0;
+}
+
+/* Samples the host's handle counters and prints the rate of each handle that did something
+ * since the previous sample. Returns false when the host cannot tell (an older revision). */
+static bool watch_rates(watch_state *w, handle_sample **prev, ULONG *nprev, double seconds)
+{
+    static PNPKIT_HOST_HANDLE_INFO *info;
+    static ULONG cap;
+    ULONG n = 0;
+    CONFIGRET cr;
+
+    for (;;) {
+        cr = PnpkitHostGetHandles(info, cap, &n, NULL);
+        if (cr != CR_BUFFER_SMALL)
+            break;
+        PNPKIT_HOST_HANDLE_INFO *t = realloc(info, (size_t)(n + 16) * sizeof(*t));
+        if (!t)
+            return true;
+        info = t;
+        cap = n + 16;
+    }
+    if (cr == CR_CALL_NOT_IMPLEMENTED)
+        return false;
+    if (cr != CR_SUCCESS)
+        return true;
+    handle_sample *now = calloc(n ? n : 1, sizeof(*now));
+    if (!now)
+        return true;
+    for (ULONG i = 0; i < n; i++) {
+        now[i].pid = info[i].ProcessId;
+        now[i].handle = info[i].Handle;
+        now[i].requests = info[i].Requests;
+        now[i].bytes = info[i].BytesToDevice + info[i].BytesFromDevice;
+        if (!*prev || seconds <= 0)
+            continue;
+        GUID g;
+        if (!w->all && (!link_class_of(info[i].Name, &g) || !IsEqualGUID(&g, &w->class_guid)))
+            continue;
+        for (ULONG k = 0; k < *nprev; k++) {
+            handle_sample *p = &(*prev)[k];
+            if (p->pid != now[i].pid || p->handle != now[i].handle || p->requests == now[i].requests)
+                continue;
+            double rate = (double)(now[i].requests - p->requests) / seconds;
+            double bps = (double)(now[i].bytes - p->bytes) / seconds;
+            char link[4096];
+            to_utf8(info[i].Name, ARRAYSIZE(info[i].Name), link, sizeof(link));
+            pthread_mutex_lock(&w->lock);
+            if (w->json) {
+                printf("{\"event\":\"rate\",\"pid\":%lu,\"handle\":\"0x%016llx\",\"link\":", (unsigned long)now[i].pid,
+                       (unsigned long long)now[i].handle);
+                json_string(stdout, link);
+                printf(",\"requests_per_s\":%.1f,\"bytes_per_s\":%.0f,\"requests\":%llu,\"in_flight\":%lu}\n", rate,
+                       bps, (unsigned long long)now[i].requests, (unsigned long)info[i].InFlight);
+            } else {
+                printf("rate pid %lu handle 0x%016llx %.1f req/s %.0f B/s %s\n", (unsigned long)now[i].pid,
+                       (unsigned long long)now[i].handle, rate, bps, link);
+            }
+            fflush(stdout);
+            pthread_mutex_unlock(&w->lock);
+        }
+    }
+    free(*prev);
+    *prev = now;
+    *nprev = n;
+    return true;
 }
 
 static int cmd_watch(const options *o)
@@ -799,7 +1160,10 @@ static int cmd_watch(const options *o)
     CM_NOTIFY_FILTER f;
     HCMNOTIFICATION reg;
     sigset_t stop;
-    struct timespec start, now, tick = { 0, 100 * 1000 * 1000 };
+    struct timespec start, now, last_sample, tick = { 0, 100 * 1000 * 1000 };
+    handle_sample *samples = NULL;
+    ULONG nsamples = 0;
+    bool rates = !o->no_rates;
     int rc = EXIT_OK;
 
     memset(&f, 0, sizeof(f));
@@ -810,10 +1174,13 @@ static int cmd_watch(const options *o)
             usage_error("watch: '%s' is not a GUID", o->args[0]);
             return EXIT_USAGE;
         }
+        w.class_guid = f.u.DeviceInterface.ClassGuid;
     } else {
         f.Flags = CM_NOTIFY_FILTER_FLAG_ALL_INTERFACE_CLASSES;
+        w.all = true;
     }
     w.json = o->json;
+    the_watch = &w;
     /* Blocked before the library starts its threads, so that they inherit the mask and only
      * this thread takes Ctrl-C (through sigtimedwait). */
     sigemptyset(&stop);
@@ -823,9 +1190,30 @@ static int cmd_watch(const options *o)
     CONFIGRET cr = CM_Register_Notification(&f, &w, on_interface_event, &reg);
     if (cr != CR_SUCCESS)
         return cr_fail(o, "register for notifications", cr);
+    if (!o->no_events) {
+        /* The devices present now (arrivals add the later ones). */
+        WCHAR *list = NULL;
+        cr = get_links(w.all ? NULL : &w.class_guid, NULL, &list);
+        if (cr == CR_SUCCESS) {
+            pthread_mutex_lock(&w.lock);
+            for (WCHAR *p = list; *p;) {
+                size_t len = 0;
+                while (p[len])
+                    len++;
+                watch_device_locked(&w, p, true);
+                p += len + 1;
+            }
+            pthread_mutex_unlock(&w.lock);
+            free(list);
+        }
+        watch_devices_step(&w);
+    }
+    if (rates && !watch_rates(&w, &samples, &nsamples, 0))
+        rates = false; /* a host of revision 1 keeps no counters */
     if (!o->json)
         fprintf(stderr, "pnpctl: watching %s\n", o->nargs > 0 ? o->args[0] : "every interface class");
     clock_gettime(CLOCK_MONOTONIC, &start);
+    last_sample = start;
     for (;;) {
         pthread_mutex_lock(&w.lock);
         long n = w.events;
@@ -834,7 +1222,14 @@ static int cmd_watch(const options *o)
             break;
         if (sigtimedwait(&stop, NULL, &tick) > 0)
             break;
+        if (!o->no_events)
+            watch_devices_step(&w);
         clock_gettime(CLOCK_MONOTONIC, &now);
+        double since = (double)(now.tv_sec - last_sample.tv_sec) + (double)(now.tv_nsec - last_sample.tv_nsec) / 1e9;
+        if (rates && since >= o->interval) {
+            watch_rates(&w, &samples, &nsamples, since);
+            last_sample = now;
+        }
         double elapsed = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
         if (o->timeout > 0 && elapsed >= o->timeout) {
             /* A timeout before the asked-for count is a failure; without --count it is the end. */
@@ -844,6 +1239,8 @@ static int cmd_watch(const options *o)
         }
     }
     CM_Unregister_Notification(reg);
+    watch_devices_end(&w);
+    free(samples);
     return rc;
 }
 
@@ -914,10 +1311,18 @@ static const command commands[] = {
       "Lists the present interface links of the class GUID ({xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}).\n"
       "The GUID is required: the cfgmgr32 API lists interfaces by class and cannot enumerate\n"
       "the classes a host knows." },
-    { "watch", cmd_watch, 0, 1, "pnpctl [--json] watch [GUID] [--count N] [--timeout SECONDS]",
-      "Prints interface arrivals and removals as they happen, one line each (\"arrival|removal\n"
-      "CLASS LINK\"), for the class GUID or every class. Ends on Ctrl-C, after N events (exit 0),\n"
-      "or after the timeout (exit 0 without --count, 1 when fewer than N events came)." },
+    { "watch", cmd_watch, 0, 1,
+      "pnpctl [--json] watch [GUID] [--count N] [--timeout SECONDS] [--interval SECONDS] [--no-events] [--no-rates]",
+      "Prints what happens to the interfaces of the class GUID, or of every class, one line each:\n"
+      "  arrival CLASS LINK / removal CLASS LINK      interface arrivals and removals\n"
+      "  event DEVICE GUID LENGTH HEX                 a custom event of a device (first 32 bytes)\n"
+      "  rate pid PID handle H R req/s B B/s LINK     requests/s of each open handle that did\n"
+      "                                               I/O, sampled every --interval (default 1 s)\n"
+      "To hear a device's custom events watch opens one of its interfaces with no access and\n"
+      "registers on that handle (as any application must); it closes it on a query-remove (never\n"
+      "vetoes) and reopens it when the removal is cancelled. --no-events: open nothing.\n"
+      "Ends on Ctrl-C, after N arrivals, removals and events (exit 0), or after the timeout (exit 0\n"
+      "without --count, 1 when fewer than N came)." },
     { "eject", cmd_eject, 1, 1, "pnpctl [--json] eject DEVICE",
       "Orderly removal of DEVICE (an instance id such as SWD\\PKHOST\\dev1) and its children\n"
       "(CM_Query_And_Remove_SubTree). A veto prints the veto type and the vetoer's name, exit 1." },
@@ -976,7 +1381,7 @@ static bool take_number(const char *opt, const char *text, double min, double ma
 
 int main(int argc, char **argv)
 {
-    options o = { .out = 4096 };
+    options o = { .out = 4096, .interval = 1.0 };
     const command *cmd = NULL;
     const char *cmd_name = NULL;
     double v;
@@ -997,6 +1402,18 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             i++;
             o.timeout = v;
+        } else if (!strcmp(a, "--interval")) {
+            if (!take_number(a, i + 1 < argc ? argv[i + 1] : NULL, 0.05, 3600, &v))
+                return EXIT_USAGE;
+            i++;
+            o.interval = v;
+            o.watch_only = true;
+        } else if (!strcmp(a, "--no-events")) {
+            o.no_events = true;
+            o.watch_only = true;
+        } else if (!strcmp(a, "--no-rates")) {
+            o.no_rates = true;
+            o.watch_only = true;
         } else if (!strcmp(a, "--out")) {
             if (!take_number(a, i + 1 < argc ? argv[i + 1] : NULL, 0, PNPKIT_HOST_MAX_IO, &v))
                 return EXIT_USAGE;
@@ -1043,8 +1460,8 @@ int main(int argc, char **argv)
         usage_error("%s: wrong number of arguments; usage: %s", cmd->name, cmd->usage);
         return EXIT_USAGE;
     }
-    if ((o.count || o.timeout > 0) && cmd->run != cmd_watch) {
-        usage_error("--count and --timeout are options of watch");
+    if ((o.count || o.timeout > 0 || o.watch_only) && cmd->run != cmd_watch) {
+        usage_error("--count, --timeout, --interval, --no-events and --no-rates are options of watch");
         return EXIT_USAGE;
     }
     if (o.nclasses && cmd->run != cmd_graph) {

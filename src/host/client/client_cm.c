@@ -51,26 +51,40 @@ static CONFIGRET call(const uint8_t *buf, size_t len, uint16_t type, uint32_t ri
     return err ? cr_from_error(err) : CR_SUCCESS;
 }
 
+static CONFIGRET session_with_revision(uint32_t want, pkc_session **out);
+static CONFIGRET call_on(pkc_session *s, const uint8_t *buf, size_t len, uint16_t type, uint32_t rid, pnph_msg *reply);
+
 /* Asks for the list; on CR_SUCCESS *reply holds it (valid until the thread's next call). */
 static CONFIGRET get_list(LPGUID guid, DEVINSTID_W id, ULONG flags, pnph_msg *reply)
 {
+    static const GUID zero;
     uint8_t buf[PNPH_HEADER_SIZE + 24 + 2 * PNPH_MAX_ID_CHARS];
     pnph_builder b;
     uint32_t rid = pkc_next_request_id(), n;
+    bool all_classes = (flags & PNPKIT_CM_GET_DEVICE_INTERFACE_LIST_ALL_CLASSES) != 0;
     CONFIGRET cr;
 
-    if (!guid)
+    if (!guid && !all_classes)
         return CR_INVALID_POINTER;
-    if (flags & ~(ULONG)CM_GET_DEVICE_INTERFACE_LIST_ALL_DEVICES)
+    if ((flags & ~(ULONG)(CM_GET_DEVICE_INTERFACE_LIST_ALL_DEVICES | PNPKIT_CM_GET_DEVICE_INTERFACE_LIST_ALL_CLASSES)) ||
+        (all_classes && (flags & CM_GET_DEVICE_INTERFACE_LIST_ALL_DEVICES)))
         return CR_INVALID_FLAG;
     n = id_length(id);
     if (n == UINT32_MAX)
         return CR_NO_SUCH_DEVNODE;
     pnph_begin(&b, buf, sizeof(buf), PNPH_LIST_INTERFACES, rid);
-    pnph_put_bytes(&b, guid, sizeof(GUID));
-    pnph_put_u32(&b, flags);
+    pnph_put_bytes(&b, all_classes ? &zero : guid, sizeof(GUID));
+    pnph_put_u32(&b, all_classes ? PNPH_LIST_ALL_CLASSES : flags);
     pnph_put_wstr(&b, id, n);
-    cr = call(buf, pnph_finish(&b), PNPH_LIST_INTERFACES, rid, reply);
+    if (all_classes) {
+        /* Revision 2: an older host would close the connection on the flag. */
+        pkc_session *s;
+        cr = session_with_revision(2, &s);
+        if (cr == CR_SUCCESS)
+            cr = call_on(s, buf, pnph_finish(&b), PNPH_LIST_INTERFACES, rid, reply);
+    } else {
+        cr = call(buf, pnph_finish(&b), PNPH_LIST_INTERFACES, rid, reply);
+    }
     return cr != CR_SUCCESS ? cr : reply->u.list_reply.cr;
 }
 
@@ -380,4 +394,49 @@ CONFIGRET PnpkitHostReportCustomEvent(DEVINST dnDevInst, const GUID *EventGuid, 
     cr = call_on(s, buf, pnph_finish(&b), PNPH_DEVICE_EVENT, rid, &reply);
     free(buf);
     return cr == CR_SUCCESS ? reply.u.devevent_reply.cr : cr;
+}
+
+CONFIGRET PnpkitHostGetHandles(PPNPKIT_HOST_HANDLE_INFO Buffer, ULONG BufferCount, PULONG Count, PULONG Omitted)
+{
+    uint8_t buf[PNPH_HEADER_SIZE];
+    pnph_builder b;
+    pnph_msg reply;
+    pkc_session *s;
+    pnph_handle_info info;
+    const uint8_t *p;
+    size_t left;
+    uint32_t rid, n = 0;
+    CONFIGRET cr;
+
+    if (!Count || (!Buffer && BufferCount))
+        return CR_INVALID_POINTER;
+    cr = session_with_revision(2, &s);
+    if (cr != CR_SUCCESS)
+        return cr;
+    rid = pkc_next_request_id();
+    pnph_begin(&b, buf, sizeof(buf), PNPH_HANDLES, rid);
+    cr = call_on(s, buf, pnph_finish(&b), PNPH_HANDLES, rid, &reply);
+    if (cr != CR_SUCCESS)
+        return cr;
+    p = reply.u.handles_reply.records;
+    left = reply.u.handles_reply.records_len;
+    while (pnph_next_handle(&p, &left, &info)) {
+        if (n < BufferCount) {
+            PNPKIT_HOST_HANDLE_INFO *o = &Buffer[n];
+            o->ProcessId = info.pid;
+            o->UserId = info.uid;
+            o->Handle = info.handle;
+            o->Access = info.access;
+            o->InFlight = info.in_flight;
+            o->Requests = info.requests;
+            o->BytesToDevice = info.bytes_in;
+            o->BytesFromDevice = info.bytes_out;
+            pnph_wstr_copy(o->Name, ARRAYSIZE(o->Name), info.name);
+        }
+        n++;
+    }
+    *Count = n;
+    if (Omitted)
+        *Omitted = reply.u.handles_reply.omitted;
+    return n > BufferCount ? CR_BUFFER_SMALL : CR_SUCCESS;
 }

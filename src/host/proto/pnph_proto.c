@@ -187,6 +187,13 @@ int pnph_decode(const uint8_t *buf, size_t len, pnph_msg *msg)
             memcpy(msg->u.list.class_guid, g, 16);
         msg->u.list.flags = get32(&c);
         msg->u.list.device_id = get_wstr(&c, PNPH_MAX_ID_CHARS);
+        if (msg->u.list.flags & ~(PNPH_LIST_ALL_DEVICES | PNPH_LIST_ALL_CLASSES))
+            return PNPH_BAD_FIELD;
+        if (msg->u.list.flags & PNPH_LIST_ALL_CLASSES) {
+            static const uint8_t zero[16];
+            if ((msg->u.list.flags & PNPH_LIST_ALL_DEVICES) || memcmp(msg->u.list.class_guid, zero, 16) != 0)
+                return PNPH_BAD_FIELD;
+        }
         break;
     }
     case PNPH_LIST_INTERFACES | PNPH_REPLY:
@@ -346,6 +353,24 @@ int pnph_decode(const uint8_t *buf, size_t len, pnph_msg *msg)
         }
         break;
     }
+    case PNPH_HANDLES:
+        break;
+    case PNPH_HANDLES | PNPH_REPLY: {
+        /* count, omitted, then count records of 48 fixed bytes and a name (1..1,024 units). */
+        msg->u.handles_reply.count = get32(&c);
+        msg->u.handles_reply.omitted = get32(&c);
+        msg->u.handles_reply.records = c.p;
+        for (uint32_t i = 0; i < msg->u.handles_reply.count && !c.bad; i++) {
+            get_bytes(&c, 16);
+            uint32_t access = get32(&c);
+            get_bytes(&c, 28);
+            pnph_wstr name = get_wstr(&c, PNPH_MAX_NAME_CHARS);
+            if (!c.bad && ((access & ~(PNPH_HANDLE_READ | PNPH_HANDLE_WRITE)) || name.chars == 0))
+                return PNPH_BAD_FIELD;
+        }
+        msg->u.handles_reply.records_len = (size_t)(c.p - msg->u.handles_reply.records);
+        break;
+    }
     case PNPH_EVENT:
         msg->u.event.reg_id = get64(&c);
         msg->u.event.event_id = get32(&c);
@@ -379,6 +404,28 @@ const char *pnph_result_text(int result)
     case PNPH_BAD_FIELD: return "field out of range";
     default: return "unknown error";
     }
+}
+
+bool pnph_next_handle(const uint8_t **p, size_t *left, pnph_handle_info *out)
+{
+    cursor c = { *p, *left, false };
+
+    if (*left == 0)
+        return false;
+    out->pid = get32(&c);
+    out->uid = get32(&c);
+    out->handle = get64(&c);
+    out->access = get32(&c);
+    out->in_flight = get32(&c);
+    out->requests = get64(&c);
+    out->bytes_in = get64(&c);
+    out->bytes_out = get64(&c);
+    out->name = get_wstr(&c, PNPH_MAX_NAME_CHARS);
+    if (c.bad)
+        return false;
+    *p = c.p;
+    *left = c.left;
+    return true;
 }
 
 bool pnph_wstr_copy(WCHAR *dst, size_t dst_chars, pnph_wstr s)

@@ -29,7 +29,7 @@
  * only to a host that reports at least that revision (an older host would close the connection
  * on them, ending the client's session).
  *   1: the messages of the first release.
- *   2: PNPH_DEVICE_EVENT, PNPH_DN_SURPRISE_REMOVE. */
+ *   2: PNPH_DEVICE_EVENT, PNPH_DN_SURPRISE_REMOVE, PNPH_HANDLES, PNPH_LIST_ALL_CLASSES. */
 #define PNPH_REVISION 2u
 #define PNPH_HEADER_SIZE 16u
 
@@ -66,6 +66,7 @@ enum pnph_type {
     PNPH_UNREGISTER = 0x0021,
     PNPH_EVENT_ANSWER = 0x0022,
     PNPH_STATS = 0x0030,
+    PNPH_HANDLES = 0x0031,       /* revision 2 */
     PNPH_EVENT = PNPH_UNSOLICITED | 0x0001,
 };
 
@@ -84,6 +85,16 @@ enum pnph_devnode_op {
     PNPH_DN_QUERY_REMOVE = 8, /* value1: veto type, text: veto name (arg: chars wanted) */
     PNPH_DN_SURPRISE_REMOVE = 9, /* revision 2: value1: the NTSTATUS of PnpkitSimSurpriseRemove */
 };
+
+/* PNPH_LIST_INTERFACES flags: CM_GET_DEVICE_INTERFACE_LIST_ALL_DEVICES (1), and (revision 2)
+ * every class's present interfaces (the class field must then be zero, ALL_DEVICES clear). */
+#define PNPH_LIST_ALL_DEVICES 0x1u
+#define PNPH_LIST_ALL_CLASSES 0x80000000u
+
+/* PNPH_HANDLES: one record per open handle. access bits: */
+#define PNPH_HANDLE_READ 0x1u
+#define PNPH_HANDLE_WRITE 0x2u
+#define PNPH_HANDLE_RECORD_FIXED 48u /* bytes of a record before its name */
 
 /* PNPH_READ / PNPH_WRITE flags. */
 #define PNPH_RW_OFFSET 0x1u /* offset is meaningful (it came from an OVERLAPPED) */
@@ -128,6 +139,15 @@ typedef struct pnph_wstr {
     uint32_t chars;
 } pnph_wstr;
 
+/* One record of a PNPH_HANDLES reply, as pnph_next_handle reads it. */
+typedef struct pnph_handle_info {
+    uint32_t pid, uid;
+    uint64_t handle;
+    uint32_t access, in_flight;
+    uint64_t requests, bytes_in, bytes_out;
+    pnph_wstr name;
+} pnph_handle_info;
+
 /* One decoded message. Pointers point into the buffer given to pnph_decode. */
 typedef struct pnph_msg {
     pnph_header hdr;
@@ -155,6 +175,7 @@ typedef struct pnph_msg {
         struct { uint64_t reg_id; } unreg;
         struct { uint32_t event_id, result; } answer;
         struct { uint32_t count; uint32_t values[PNPH_STAT_COUNT]; } stats_reply;
+        struct { uint32_t count, omitted; const uint8_t *records; size_t records_len; } handles_reply;
         struct { uint64_t reg_id; uint32_t event_id, action, data_size; const uint8_t *data; } event;
     } u;
 } pnph_msg;
@@ -176,6 +197,10 @@ int pnph_decode(const uint8_t *buf, size_t len, pnph_msg *msg);
 
 /* Text for a pnph_result ("bad magic"). */
 const char *pnph_result_text(int result);
+
+/* Reads the next record of a decoded PNPH_HANDLES reply: *p and *left start as records and
+ * records_len, and advance. False after the last one (the decoder checked them all). */
+bool pnph_next_handle(const uint8_t **p, size_t *left, pnph_handle_info *out);
 
 /* Copies a wire string into dst (room for dst_chars code units) and NUL-terminates it.
  * Returns false (dst empty) when it does not fit. */

@@ -144,6 +144,13 @@ typedef struct host_handle {
     WCHAR *name;             /* what CreateFileW opened (NUL-terminated; owned) */
     bool can_read, can_write;
     bool closing;            /* loop only */
+    /* Counters for PNPH_HANDLES (pnpctl watch samples them for request rates). Only the loop
+     * writes them today, but they are relaxed atomics so that a reader on another thread, or a
+     * completion path that moves off the loop, never needs a lock on the I/O path. */
+    uint64_t n_requests;     /* requests completed */
+    uint64_t bytes_in;       /* bytes sent to the driver (write data, IOCTL input) */
+    uint64_t bytes_out;      /* bytes returned to the application */
+    uint32_t in_flight;      /* requests sent to the driver and not completed */
     LIST_ENTRY requests;     /* host_request.link (loop only) */
 } host_handle;
 
@@ -238,6 +245,8 @@ void host_io_create(host_conn *c, const pnph_msg *m);
 void host_io_close(host_conn *c, const pnph_msg *m);
 void host_io_request(host_conn *c, const pnph_msg *m);
 void host_io_cancel(host_conn *c, const pnph_msg *m);
+/* PNPH_HANDLES: every open handle with its counters (loop). */
+void host_io_handles(host_conn *c, const pnph_msg *m);
 host_handle *host_handle_ref(host_handle *h);
 void host_handle_release(host_handle *h);
 /* Loop only: cancels every outstanding request of h, then closes it (cleanup, then close once
@@ -267,6 +276,10 @@ void host_notify_answer(host_conn *c, const pnph_msg *m);
 void host_notify_session_end(host_session *s);
 /* Fills the multi-string of enabled links of a class (all classes when all) into a builder. */
 void host_notify_put_links(pnph_builder *b, const GUID *class_guid, bool all);
+/* The multi-string of every enabled link (of one device when instance_id is not NULL), for
+ * PNPH_LIST_ALL_CLASSES: malloc'd into *list with *chars units (a single NUL when empty).
+ * CR_SUCCESS, CR_OUT_OF_MEMORY, or CR_FAILURE when longer than PNPH_MAX_LIST_CHARS. */
+CONFIGRET host_notify_all_links(const WCHAR *instance_id, WCHAR **list, ULONG *chars);
 /* Copies an enabled link of the device with this instance id into out (room for cap units,
  * NUL-terminated). False when it has none (or none that fits). */
 bool host_notify_link_of_device(const WCHAR *instance_id, WCHAR *out, size_t cap);

@@ -333,6 +333,7 @@ static void dispatch(host_conn *c, const pnph_msg *m)
     case PNPH_UNREGISTER: host_notify_unregister(c, m); break;
     case PNPH_EVENT_ANSWER: host_notify_answer(c, m); break;
     case PNPH_STATS: reply_stats(c, m); break;
+    case PNPH_HANDLES: host_io_handles(c, m); break;
     default: malformed(c, PNPH_BAD_TYPE); break; /* replies and events travel the other way */
     }
 }

@@ -34,6 +34,12 @@ void host_pnp_list(host_conn *c, const pnph_msg *m)
 
     memcpy(&g, m->u.list.class_guid, sizeof(g));
     pnph_wstr_copy(id, ARRAYSIZE(id), m->u.list.device_id);
+    if (m->u.list.flags & PNPH_LIST_ALL_CLASSES) {
+        /* Revision 2: every class, from the host's table of enabled interfaces (the in-process
+         * API lists by class only). An unknown device id is an empty list, not an error. */
+        cr = host_notify_all_links(id[0] ? id : NULL, &list, &len);
+        goto reply;
+    }
     for (;;) {
         cr = CM_Get_Device_Interface_List_SizeW(&len, &g, id[0] ? id : NULL, m->u.list.flags);
         if (cr != CR_SUCCESS)
@@ -54,6 +60,7 @@ void host_pnp_list(host_conn *c, const pnph_msg *m)
         if (cr != CR_BUFFER_SMALL)
             break; /* the list grew in between: ask again */
     }
+reply:
     buf = malloc(PNPH_HEADER_SIZE + 8 + (size_t)len * 2u);
     if (!buf) {
         free(list);
