@@ -422,6 +422,67 @@ static void graph_is_a_dot_digraph_with_interfaces(void **state)
     down(f);
 }
 
+/* ECHO_LINK1 as dot_string and json_string write it: each backslash doubled. */
+#define ECHO_LINK1_ESCAPED "\\\\\\\\?\\\\SWD#PKHOST#dev1#" PKHOST_ECHO_GUID_TEXT "\\\\ref"
+
+static void graph_shows_each_open_handle_between_its_process_and_its_interface(void **state)
+{
+    fixture *f = up(1);
+    pkh_app app;
+    char text[256];
+    pkh_app_start(&app, &f->host);
+    pkh_cmd(&app, "list ECHO");
+    pkh_cmd_expect(&app, "ok", "open h1 @0");
+    pkh_cmd_expect(&app, "ok 1 7f", "ioctl h1 ECHO 7f 1");
+    assert_int_equal(pnpctl(&f->r, &f->host, "graph"), 0);
+    /* Without --class: the interfaces of every class. */
+    assert_non_null(strstr(f->r.out, "\"SWD\\\\PKHOST\\\\dev1\" -> \"" ECHO_LINK1_ESCAPED "\" [style=dotted];"));
+    assert_non_null(strstr(f->r.out, "#" PKHOST_SECURE_GUID_TEXT "\" [shape=ellipse];"));
+    /* The process, its handle (opened for reading and writing, one request done), the edge to
+     * the interface it opened. */
+    snprintf(text, sizeof(text), "\"pid %d\" [shape=component,label=\"pk_hostapp\\npid %d\"];", (int)app.pid,
+             (int)app.pid);
+    assert_non_null(strstr(f->r.out, text));
+    snprintf(text, sizeof(text), "\"pid %d\" -> \"handle %d:0x", (int)app.pid, (int)app.pid);
+    assert_non_null(strstr(f->r.out, text));
+    snprintf(text, sizeof(text), "\" [shape=note,label=\"handle 0x");
+    assert_non_null(strstr(f->r.out, text));
+    assert_non_null(strstr(f->r.out, "\\nrw, 1 requests, 0 in flight\"];"));
+    snprintf(text, sizeof(text), "\" -> \"" ECHO_LINK1_ESCAPED "\" [style=bold];");
+    assert_non_null(strstr(f->r.out, text));
+    assert_non_null(strstr(f->r.out, "}\n"));
+    /* Closed: gone from the graph. */
+    pkh_cmd_expect(&app, "ok", "close h1");
+    assert_int_equal(pnpctl(&f->r, &f->host, "graph"), 0);
+    assert_null(strstr(f->r.out, "shape=note"));
+    assert_int_equal(pkh_app_exit(&app), 0);
+    down(f);
+}
+
+static void graph_json_lists_devices_interfaces_and_handles(void **state)
+{
+    fixture *f = up(1);
+    pkh_app app;
+    char text[256];
+    pkh_app_start(&app, &f->host);
+    pkh_cmd(&app, "list ECHO");
+    pkh_cmd_expect(&app, "ok", "open h1 @0 r");
+    /* Only the SECURE class drawn: the handle's interface is drawn apart, dashed. */
+    assert_int_equal(pnpctl(&f->r, &f->host, "graph", "--class", PKHOST_SECURE_GUID_TEXT), 0);
+    assert_null(strstr(f->r.out, "\"" ECHO_LINK1_ESCAPED "\" [shape=ellipse];"));
+    assert_non_null(strstr(f->r.out, "\"" ECHO_LINK1_ESCAPED "\" [shape=ellipse,style=dashed];"));
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "graph"), 0);
+    assert_json_outline(f->r.out);
+    assert_non_null(strstr(f->r.out, "{\"devices\":[{\"id\":\"HTREE\\\\ROOT\\\\0\",\"parent\":null,"));
+    assert_non_null(strstr(f->r.out, "{\"id\":\"SWD\\\\PKHOST\\\\dev1\",\"parent\":\"HTREE\\\\ROOT\\\\0\","));
+    assert_non_null(strstr(f->r.out, "\"" ECHO_LINK1_ESCAPED "\""));
+    snprintf(text, sizeof(text), "\"handles\":[{\"pid\":%d,\"process\":\"pk_hostapp\",", (int)app.pid);
+    assert_non_null(strstr(f->r.out, text));
+    assert_non_null(strstr(f->r.out, "\"name\":\"" ECHO_LINK1_ESCAPED "\",\"access\":\"r-\",\"requests\":0,"));
+    assert_int_equal(pkh_app_exit(&app), 0);
+    down(f);
+}
+
 static void usage_errors_exit_2(void **state)
 {
     fixture *f = up(1);
@@ -678,6 +739,8 @@ PK_TEST_MAIN(PK_TEST(tree_shows_the_root_and_the_configured_devices_started),
              PK_TEST(watch_ends_at_its_timeout),
              PK_TEST(json_output_is_one_balanced_document),
              PK_TEST(graph_is_a_dot_digraph_with_interfaces),
+             PK_TEST(graph_shows_each_open_handle_between_its_process_and_its_interface),
+             PK_TEST(graph_json_lists_devices_interfaces_and_handles),
              PK_TEST(usage_errors_exit_2),
              PK_TEST(event_reaches_an_application_registered_on_the_device_handle),
              PK_TEST(event_on_a_device_nobody_has_open_is_raised_through_its_interface),

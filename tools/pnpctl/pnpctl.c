@@ -174,15 +174,21 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* Writes s as a DOT string (with the quotes). */
-static void dot_string(FILE *f, const char *s)
+/* Writes s escaped for the inside of a DOT string. */
+static void dot_text(FILE *f, const char *s)
 {
-    fputc('"', f);
     for (const char *p = s; *p; p++) {
         if (*p == '"' || *p == '\\')
             fputc('\\', f);
         fputc(*p, f);
     }
+}
+
+/* Writes s as a DOT string (with the quotes). */
+static void dot_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    dot_text(f, s);
     fputc('"', f);
 }
 
@@ -196,6 +202,10 @@ static int hex_digit(char c)
         return c - 'A' + 10;
     return -1;
 }
+
+static WCHAR towlower_ascii(WCHAR c) { return c >= 'A' && c <= 'Z' ? (WCHAR)(c + 32) : c; }
+
+#define MAX_NAME_UNITS 1100
 
 /* "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" (braces optional) to a GUID. */
 static bool parse_guid(const char *s, GUID *g)
@@ -560,63 +570,264 @@ static int cmd_interfaces(const options *o)
     return EXIT_OK;
 }
 
-static int graph_node(const options *o, DEVINST dn, GUID *classes, int nclasses)
-{
+/* ---- graph ----
+ * The device tree, each device's present interfaces, and the applications' open handles, as a
+ * Graphviz DOT digraph (or, with --json, one JSON document with the same facts). Collected
+ * first, then printed, so that a failure half-way prints nothing. */
+
+typedef struct graph_device {
     node_info n;
-    CONFIGRET cr = node_get(dn, &n);
+    int parent;          /* index, -1 for the root */
+    WCHAR *links;        /* multi-sz (NULL: none) */
+} graph_device;
+
+typedef struct graph {
+    graph_device *devs;
+    int ndevs, cap;
+    PNPKIT_HOST_HANDLE_INFO *handles;
+    ULONG nhandles;
+    bool handles_known;  /* false with a host of revision 1 */
+} graph;
+
+static CONFIGRET graph_collect(graph *g, DEVINST dn, int parent)
+{
+    if (g->ndevs == g->cap) {
+        int cap = g->cap ? g->cap * 2 : 16;
+        graph_device *t = realloc(g->devs, (size_t)cap * sizeof(*t));
+        if (!t)
+            return CR_OUT_OF_MEMORY;
+        g->devs = t;
+        g->cap = cap;
+    }
+    int self = g->ndevs++;
+    memset(&g->devs[self], 0, sizeof(g->devs[self]));
+    g->devs[self].parent = parent;
+    CONFIGRET cr = node_get(dn, &g->devs[self].n);
     if (cr != CR_SUCCESS)
-        return cr_fail(o, "walk the tree", cr);
-    printf("  ");
-    dot_string(stdout, n.id);
-    printf(" [shape=box%s];\n", n.problem ? ",style=dashed" : (n.status & DN_STARTED) ? "" : ",color=gray");
-    for (int c = 0; c < nclasses; c++) {
-        WCHAR *list;
-        char link[4096];
-        cr = get_links(&classes[c], n.id, &list);
-        if (cr == CR_NO_SUCH_DEVNODE || cr == CR_INVALID_DEVICE_ID)
-            continue;
+        return cr;
+    DEVINST child;
+    cr = CM_Get_Child(&child, dn, 0);
+    while (cr == CR_SUCCESS) {
+        cr = graph_collect(g, child, self);
         if (cr != CR_SUCCESS)
-            return cr_fail(o, "list interfaces", cr);
-        for (WCHAR *p = list; *p;) {
+            return cr;
+        cr = CM_Get_Sibling(&child, child, 0);
+    }
+    return cr == CR_NO_SUCH_DEVNODE ? CR_SUCCESS : cr;
+}
+
+/* Appends list b to multi-sz *a (either may be NULL); frees b. */
+static void links_append(WCHAR **a, WCHAR *b)
+{
+    size_t na = 0, nb = 0;
+    if (!b || !*b) {
+        free(b);
+        return;
+    }
+    if (!*a) {
+        *a = b;
+        return;
+    }
+    while ((*a)[na] || (*a)[na + 1])
+        na++;
+    na++; /* the last string's NUL */
+    while (b[nb] || b[nb + 1])
+        nb++;
+    nb += 2;
+    WCHAR *t = realloc(*a, (na + nb) * sizeof(WCHAR));
+    if (t) {
+        memcpy(t + na, b, nb * sizeof(WCHAR));
+        *a = t;
+    }
+    free(b);
+}
+
+static void graph_free(graph *g)
+{
+    for (int i = 0; i < g->ndevs; i++)
+        free(g->devs[i].links);
+    free(g->devs);
+    free(g->handles);
+}
+
+/* The link (of those drawn) that a handle's name opened: the name itself, or the link it starts
+ * with followed by \ and more. NULL when none is drawn. */
+static const WCHAR *graph_link_of(const graph *g, const WCHAR *name)
+{
+    for (int i = 0; i < g->ndevs; i++)
+        for (const WCHAR *p = g->devs[i].links; p && *p;) {
+            size_t n = 0;
+            while (p[n])
+                n++;
+            bool match = true;
+            for (size_t k = 0; k < n && match; k++)
+                match = name[k] && towlower_ascii(name[k]) == towlower_ascii(p[k]);
+            if (match && (name[n] == 0 || name[n] == '\\'))
+                return p;
+            p += n + 1;
+        }
+    return NULL;
+}
+
+/* The program name of a process on this machine (/proc/PID/comm), or "?". */
+static void process_name(ULONG pid, char *out, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%lu/comm", (unsigned long)pid);
+    FILE *f = fopen(path, "re");
+    snprintf(out, cap, "?");
+    if (!f)
+        return;
+    if (fgets(out, (int)cap, f)) {
+        size_t n = strlen(out);
+        if (n && out[n - 1] == '\n')
+            out[n - 1] = 0;
+    }
+    fclose(f);
+}
+
+static void access_text(ULONG access, char *out)
+{
+    out[0] = (access & PNPKIT_HOST_HANDLE_READ) ? 'r' : '-';
+    out[1] = (access & PNPKIT_HOST_HANDLE_WRITE) ? 'w' : '-';
+    out[2] = 0;
+}
+
+static void graph_print_dot(const graph *g)
+{
+    char link[4096], acc[3];
+
+    printf("digraph pnp {\n  rankdir=LR;\n");
+    for (int i = 0; i < g->ndevs; i++) {
+        const graph_device *d = &g->devs[i];
+        printf("  ");
+        dot_string(stdout, d->n.id);
+        printf(" [shape=box%s];\n", d->n.problem ? ",style=dashed" : (d->n.status & DN_STARTED) ? "" : ",color=gray");
+        if (d->parent >= 0) {
+            printf("  ");
+            dot_string(stdout, g->devs[d->parent].n.id);
+            printf(" -> ");
+            dot_string(stdout, d->n.id);
+            printf(";\n");
+        }
+        for (const WCHAR *p = d->links; p && *p;) {
             size_t len = 0;
             while (p[len])
                 len++;
-            to_utf8(p, len, link, sizeof(link));
+            to_utf8(p, len + 1, link, sizeof(link));
             printf("  ");
             dot_string(stdout, link);
             printf(" [shape=ellipse];\n  ");
-            dot_string(stdout, n.id);
+            dot_string(stdout, d->n.id);
             printf(" -> ");
             dot_string(stdout, link);
             printf(" [style=dotted];\n");
             p += len + 1;
         }
-        free(list);
     }
-    DEVINST child;
-    cr = CM_Get_Child(&child, dn, 0);
-    while (cr == CR_SUCCESS) {
-        node_info cn;
-        if (node_get(child, &cn) == CR_SUCCESS) {
+    /* Open handles: process -> handle -> the interface it opened. */
+    for (ULONG i = 0; i < g->nhandles; i++) {
+        const PNPKIT_HOST_HANDLE_INFO *h = &g->handles[i];
+        char pnode[96], hnode[96], pname[64];
+        bool first = true;
+        for (ULONG k = 0; k < i && first; k++)
+            first = g->handles[k].ProcessId != h->ProcessId;
+        snprintf(pnode, sizeof(pnode), "pid %lu", (unsigned long)h->ProcessId);
+        snprintf(hnode, sizeof(hnode), "handle %lu:0x%016llx", (unsigned long)h->ProcessId,
+                 (unsigned long long)h->Handle);
+        if (first) {
+            process_name(h->ProcessId, pname, sizeof(pname));
             printf("  ");
-            dot_string(stdout, n.id);
-            printf(" -> ");
-            dot_string(stdout, cn.id);
-            printf(";\n");
+            dot_string(stdout, pnode);
+            printf(" [shape=component,label=\"");
+            dot_text(stdout, pname);
+            printf("\\npid %lu\"];\n", (unsigned long)h->ProcessId); /* \n: a line break in a DOT label */
         }
-        int rc = graph_node(o, child, classes, nclasses);
-        if (rc != EXIT_OK)
-            return rc;
-        cr = CM_Get_Sibling(&child, child, 0);
+        access_text(h->Access, acc);
+        printf("  ");
+        dot_string(stdout, hnode);
+        printf(" [shape=note,label=\"handle 0x%llx\\n%s, %llu requests, %lu in flight\"];\n  ",
+               (unsigned long long)h->Handle, acc, (unsigned long long)h->Requests, (unsigned long)h->InFlight);
+        dot_string(stdout, pnode);
+        printf(" -> ");
+        dot_string(stdout, hnode);
+        printf(";\n");
+        const WCHAR *target = graph_link_of(g, h->Name);
+        to_utf8(target ? target : h->Name, target ? MAX_NAME_UNITS : ARRAYSIZE(h->Name), link, sizeof(link));
+        if (!target) { /* an interface not drawn (its class was not asked for, or it went away) */
+            printf("  ");
+            dot_string(stdout, link);
+            printf(" [shape=ellipse,style=dashed];\n");
+        }
+        printf("  ");
+        dot_string(stdout, hnode);
+        printf(" -> ");
+        dot_string(stdout, link);
+        printf(" [style=bold];\n");
     }
-    return cr == CR_NO_SUCH_DEVNODE ? EXIT_OK : cr_fail(o, "walk the tree", cr);
+    printf("}\n");
+}
+
+static void graph_print_json(const graph *g)
+{
+    char link[4096], pname[64], acc[3];
+
+    printf("{\"devices\":[");
+    for (int i = 0; i < g->ndevs; i++) {
+        const graph_device *d = &g->devs[i];
+        printf("%s{\"id\":", i ? "," : "");
+        json_string(stdout, d->n.id);
+        printf(",\"parent\":");
+        if (d->parent >= 0)
+            json_string(stdout, g->devs[d->parent].n.id);
+        else
+            printf("null");
+        printf(",\"status\":%lu,\"problem\":%lu,\"interfaces\":[", (unsigned long)d->n.status,
+               (unsigned long)d->n.problem);
+        int n = 0;
+        for (const WCHAR *p = d->links; p && *p;) {
+            size_t len = 0;
+            while (p[len])
+                len++;
+            to_utf8(p, len + 1, link, sizeof(link));
+            printf("%s", n++ ? "," : "");
+            json_string(stdout, link);
+            p += len + 1;
+        }
+        printf("]}");
+    }
+    printf("],\"handles\":");
+    if (!g->handles_known) {
+        printf("null}\n");
+        return;
+    }
+    printf("[");
+    for (ULONG i = 0; i < g->nhandles; i++) {
+        const PNPKIT_HOST_HANDLE_INFO *h = &g->handles[i];
+        process_name(h->ProcessId, pname, sizeof(pname));
+        to_utf8(h->Name, ARRAYSIZE(h->Name), link, sizeof(link));
+        access_text(h->Access, acc);
+        printf("%s{\"pid\":%lu,\"process\":", i ? "," : "", (unsigned long)h->ProcessId);
+        json_string(stdout, pname);
+        printf(",\"uid\":%lu,\"handle\":\"0x%016llx\",\"name\":", (unsigned long)h->UserId,
+               (unsigned long long)h->Handle);
+        json_string(stdout, link);
+        printf(",\"access\":\"%s\",\"requests\":%llu,\"in_flight\":%lu,\"bytes_to_device\":%llu,"
+               "\"bytes_from_device\":%llu}",
+               acc, (unsigned long long)h->Requests, (unsigned long)h->InFlight,
+               (unsigned long long)h->BytesToDevice, (unsigned long long)h->BytesFromDevice);
+    }
+    printf("]}\n");
 }
 
 static int cmd_graph(const options *o)
 {
     GUID classes[MAX_CLASSES];
     DEVINST root;
+    graph g;
+    int rc = EXIT_OK;
 
+    memset(&g, 0, sizeof(g));
     for (int i = 0; i < o->nclasses; i++) {
         if (!parse_guid(o->classes[i], &classes[i])) {
             usage_error("graph: '%s' is not a GUID", o->classes[i]);
@@ -626,9 +837,52 @@ static int cmd_graph(const options *o)
     CONFIGRET cr = CM_Locate_DevNodeW(&root, NULL, CM_LOCATE_DEVNODE_NORMAL);
     if (cr != CR_SUCCESS)
         return cr_fail(o, "locate the root", cr);
-    printf("digraph pnp {\n  rankdir=LR;\n");
-    int rc = graph_node(o, root, classes, o->nclasses);
-    printf("}\n");
+    cr = graph_collect(&g, root, -1);
+    if (cr != CR_SUCCESS) {
+        rc = cr_fail(o, "walk the tree", cr);
+        goto out;
+    }
+    /* Interfaces: of the classes asked for, else of every class (a host of revision 1 cannot
+     * list every class: then none are drawn). */
+    for (int i = 0; i < g.ndevs; i++) {
+        for (int c = 0; c < (o->nclasses ? o->nclasses : 1); c++) {
+            WCHAR *list = NULL;
+            cr = get_links(o->nclasses ? &classes[c] : NULL, g.devs[i].n.id, &list);
+            if (cr == CR_SUCCESS)
+                links_append(&g.devs[i].links, list);
+            else if (cr != CR_NO_SUCH_DEVNODE && cr != CR_INVALID_DEVICE_ID && cr != CR_CALL_NOT_IMPLEMENTED) {
+                rc = cr_fail(o, "list interfaces", cr);
+                goto out;
+            }
+        }
+    }
+    /* Open handles (a host of revision 2). */
+    for (;;) {
+        ULONG n = 0;
+        cr = PnpkitHostGetHandles(g.handles, (ULONG)g.nhandles, &n, NULL);
+        if (cr != CR_BUFFER_SMALL) {
+            g.nhandles = cr == CR_SUCCESS ? n : 0;
+            break;
+        }
+        PNPKIT_HOST_HANDLE_INFO *t = realloc(g.handles, (size_t)(n + 8) * sizeof(*t));
+        if (!t) {
+            cr = CR_OUT_OF_MEMORY;
+            break;
+        }
+        g.handles = t;
+        g.nhandles = n + 8;
+    }
+    if (cr != CR_SUCCESS && cr != CR_CALL_NOT_IMPLEMENTED) {
+        rc = cr_fail(o, "list open handles", cr);
+        goto out;
+    }
+    g.handles_known = cr == CR_SUCCESS;
+    if (o->json)
+        graph_print_json(&g);
+    else
+        graph_print_dot(&g);
+out:
+    graph_free(&g);
     return rc;
 }
 
@@ -1333,9 +1587,13 @@ static const command commands[] = {
       "Opens LINK (\\\\?\\... as 'interfaces' prints it) for reading and writing, sends the control\n"
       "code CODE (decimal or 0x hex) with the bytes HEX as input and an N-byte output buffer\n"
       "(default 4096), and prints the output as hex. An error prints its Win32 value and name." },
-    { "graph", cmd_graph, 0, 0, "pnpctl graph [--class GUID]...",
-      "Prints the device tree as a Graphviz DOT digraph, with each device's present interfaces of\n"
-      "the classes given with --class (the API lists interfaces by class only)." },
+    { "graph", cmd_graph, 0, 0, "pnpctl [--json] graph [--class GUID]...",
+      "Prints the device tree as a Graphviz DOT digraph (pnpctl graph | dot -Tsvg > pnp.svg): devices\n"
+      "(boxes; dashed with a problem, grey when not started), their present interfaces (ellipses;\n"
+      "of the classes given with --class, else of every class), and the applications' open\n"
+      "handles: a node per process (pid and program name) with an edge to a node per handle\n"
+      "(access, requests completed, in flight) and an edge from it to the interface it opened.\n"
+      "With --json: {\"devices\":[...],\"handles\":[...]}." },
     { "surprise-remove", cmd_surprise_remove, 1, 1, "pnpctl [--json] surprise-remove DEVICE",
       "Makes DEVICE and its children vanish as unplugged hardware does: nobody is asked (no\n"
       "query-remove, no veto); drivers and applications registered on it get remove-complete.\n"
