@@ -233,6 +233,38 @@ static void interfaces_lists_the_links_of_a_class(void **state)
     down(f);
 }
 
+static void interfaces_without_a_guid_lists_every_class_and_a_guid_filters(void **state)
+{
+    fixture *f = up(2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces"), 0);
+    assert_non_null(strstr(f->r.out, ECHO_LINK1 "\n"));
+    assert_non_null(strstr(f->r.out, "\\\\?\\SWD#PKHOST#dev1#" PKHOST_SECURE_GUID_TEXT "\n"));
+    assert_non_null(strstr(f->r.out, "\\\\?\\SWD#PKHOST#dev2#" PKHOST_SECURE_GUID_TEXT "\n"));
+    assert_null(strstr(f->r.out, PKHOST_TOGGLE_GUID_TEXT)); /* disabled: not present */
+    /* The SECURE class only: exactly its two links, no ECHO link. */
+    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces", PKHOST_SECURE_GUID_TEXT), 0);
+    assert_null(strstr(f->r.out, PKHOST_ECHO_GUID_TEXT));
+    assert_non_null(strstr(f->r.out, "\\\\?\\SWD#PKHOST#dev1#" PKHOST_SECURE_GUID_TEXT "\n"));
+    assert_non_null(strstr(f->r.out, "\\\\?\\SWD#PKHOST#dev2#" PKHOST_SECURE_GUID_TEXT "\n"));
+    int lines = 0;
+    for (const char *p = f->r.out; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 2);
+    /* Braces are optional; JSON says which class (null: every class). */
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "interfaces", "6d1f3a21-4b7c-4e55-8a10-314253647586"), 0);
+    assert_json_outline(f->r.out);
+    assert_non_null(strstr(f->r.out, "{\"class\":\"" PKHOST_SECURE_GUID_TEXT "\",\"links\":[\""));
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "interfaces"), 0);
+    assert_json_outline(f->r.out);
+    assert_non_null(strstr(f->r.out, "{\"class\":null,\"links\":[\""));
+    /* After an eject the device's links are gone from both. */
+    assert_int_equal(pnpctl(&f->r, &f->host, "eject", DEV1), 0);
+    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces"), 0);
+    assert_null(strstr(f->r.out, "dev1"));
+    assert_non_null(strstr(f->r.out, "dev2"));
+    down(f);
+}
+
 static void ioctl_echo_prints_the_output_as_hex(void **state)
 {
     fixture *f = up(1);
@@ -491,7 +523,6 @@ static void usage_errors_exit_2(void **state)
     assert_non_null(strstr(f->r.err, "unknown command 'frobnicate'"));
     assert_int_equal(pnpctl(&f->r, &f->host, "tree", "--bogus"), 2);
     assert_int_equal(pnpctl(&f->r, &f->host, "eject"), 2);
-    assert_int_equal(pnpctl(&f->r, &f->host, "interfaces"), 2);
     assert_int_equal(pnpctl(&f->r, &f->host, "interfaces", "not-a-guid"), 2);
     assert_int_equal(pnpctl(&f->r, &f->host, "ioctl", ECHO_LINK1, "zz"), 2);
     assert_int_equal(pnpctl(&f->r, &f->host, "ioctl", ECHO_LINK1, "0x81232000", "abc"), 2);
@@ -503,7 +534,7 @@ static void usage_errors_exit_2(void **state)
     assert_int_equal(pnpctl(&f->r, &f->host, "--help"), 0);
     assert_non_null(strstr(f->r.out, "usage: pnpctl"));
     assert_int_equal(pnpctl(&f->r, &f->host, "interfaces", "--help"), 0);
-    assert_non_null(strstr(f->r.out, "GUID is required"));
+    assert_non_null(strstr(f->r.out, "or of every class without GUID"));
     down(f);
 }
 
@@ -703,6 +734,7 @@ static void a_host_of_revision_1_is_not_sent_new_messages_and_exits_4(void **sta
     assert_int_equal(pnpctl_at(&r, path, "surprise-remove", DEV1, (const char *)NULL), 4);
     assert_non_null(strstr(r.err, "not supported by this host's protocol revision (CR_CALL_NOT_IMPLEMENTED)"));
     assert_int_equal(pnpctl_at(&r, path, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "01", (const char *)NULL), 4);
+    assert_int_equal(pnpctl_at(&r, path, "interfaces", (const char *)NULL), 4);
     kill(old, SIGTERM);
     assert_int_equal(waitpid(old, &status, 0), old);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM); /* never exited 3 */
@@ -727,6 +759,7 @@ static void a_host_that_is_not_running_exits_3(void **state)
 
 PK_TEST_MAIN(PK_TEST(tree_shows_the_root_and_the_configured_devices_started),
              PK_TEST(interfaces_lists_the_links_of_a_class),
+             PK_TEST(interfaces_without_a_guid_lists_every_class_and_a_guid_filters),
              PK_TEST(ioctl_echo_prints_the_output_as_hex),
              PK_TEST(ioctl_errors_print_the_win32_error_and_fail),
              PK_TEST(eject_removes_the_device_and_its_interfaces),

@@ -536,18 +536,23 @@ static int cmd_interfaces(const options *o)
     GUID g;
     WCHAR *list;
     char link[4096];
+    bool all = o->nargs == 0;
 
-    if (!parse_guid(o->args[0], &g)) {
+    if (!all && !parse_guid(o->args[0], &g)) {
         usage_error("interfaces: '%s' is not a GUID", o->args[0]);
         return EXIT_USAGE;
     }
-    CONFIGRET cr = get_links(&g, NULL, &list);
+    CONFIGRET cr = get_links(all ? NULL : &g, NULL, &list);
     if (cr != CR_SUCCESS)
-        return cr_fail(o, "list interfaces", cr);
+        return cr_fail(o, all ? "list interfaces of every class (give a GUID with an older host)" : "list interfaces", cr);
     if (o->json) {
         char gt[40];
-        format_guid(&g, gt, sizeof(gt));
-        printf("{\"class\":\"%s\",\"links\":[", gt);
+        if (all) {
+            printf("{\"class\":null,\"links\":[");
+        } else {
+            format_guid(&g, gt, sizeof(gt));
+            printf("{\"class\":\"%s\",\"links\":[", gt);
+        }
     }
     int n = 0;
     for (WCHAR *p = list; *p;) {
@@ -1561,10 +1566,11 @@ static const command commands[] = {
     { "tree", cmd_tree, 0, 0, "pnpctl [--json] tree",
       "Prints the device tree from the root: each device's instance id, its DN_* status flags and\n"
       "its problem code when it has one." },
-    { "interfaces", cmd_interfaces, 1, 1, "pnpctl [--json] interfaces GUID",
-      "Lists the present interface links of the class GUID ({xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}).\n"
-      "The GUID is required: the cfgmgr32 API lists interfaces by class and cannot enumerate\n"
-      "the classes a host knows." },
+    { "interfaces", cmd_interfaces, 0, 1, "pnpctl [--json] interfaces [GUID]",
+      "Lists the present interface links of the class GUID ({xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx},\n"
+      "braces optional), one per line, or of every class without GUID (a host of protocol\n"
+      "revision 2: PNPKIT_CM_GET_DEVICE_INTERFACE_LIST_ALL_CLASSES; an older host needs the GUID,\n"
+      "exit 4). Disabled interfaces are not listed." },
     { "watch", cmd_watch, 0, 1,
       "pnpctl [--json] watch [GUID] [--count N] [--timeout SECONDS] [--interval SECONDS] [--no-events] [--no-rates]",
       "Prints what happens to the interfaces of the class GUID, or of every class, one line each:\n"
