@@ -515,6 +515,51 @@ static void graph_json_lists_devices_interfaces_and_handles(void **state)
     down(f);
 }
 
+static void every_command_has_help_and_json_output(void **state)
+{
+    static const char *const commands[] = { "tree", "interfaces", "watch", "eject", "surprise-remove", "disable",
+                                            "enable", "ioctl", "event", "graph" };
+    fixture *f = up(3);
+    for (size_t i = 0; i < ARRAYSIZE(commands); i++) {
+        char usage[64];
+        assert_int_equal(pnpctl(&f->r, &f->host, commands[i], "--help"), 0);
+        snprintf(usage, sizeof(usage), "usage: pnpctl [--json] %s", commands[i]);
+        if (!strstr(f->r.out, usage))
+            fail_msg("pnpctl %s --help: '%s'", commands[i], f->r.out);
+    }
+    assert_int_equal(pnpctl(&f->r, &f->host, "--help"), 0);
+    assert_non_null(strstr(f->r.out, "5 not permitted"));
+    /* Each command's --json output is one balanced document (watch: one per line). */
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "tree"), 0);
+    assert_json_outline(f->r.out);
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "interfaces"), 0);
+    assert_json_outline(f->r.out);
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "graph"), 0);
+    assert_json_outline(f->r.out);
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "ioctl", ECHO_LINK1, "0x81232000", "ab"), 0);
+    assert_json_outline(f->r.out);
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "ab"), 0);
+    assert_json_outline(f->r.out);
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "disable", DEV1), 0);
+    assert_json_outline(f->r.out);
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "enable", DEV1), 0);
+    assert_json_outline(f->r.out);
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "eject", DEV1), 0);
+    assert_json_outline(f->r.out);
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "surprise-remove", "SWD\\PKHOST\\dev2"), 0);
+    assert_json_outline(f->r.out);
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "watch", "--timeout", "0.2"), 0);
+    assert_string_equal(f->r.out, "");
+    /* Failures too: one error object on stdout, the exit code of its kind. */
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "eject", DEV1), 1); /* gone */
+    assert_json_outline(f->r.out);
+    assert_non_null(strstr(f->r.out, "\"name\":\"CR_NO_SUCH_DEVNODE\""));
+    assert_int_equal(pnpctl(&f->r, &f->host, "--json", "ioctl", ECHO_LINK1, "0x81232000"), 1);
+    assert_json_outline(f->r.out);
+    assert_non_null(strstr(f->r.out, "\"name\":\"ERROR_FILE_NOT_FOUND\""));
+    down(f);
+}
+
 static void usage_errors_exit_2(void **state)
 {
     fixture *f = up(1);
@@ -774,6 +819,7 @@ PK_TEST_MAIN(PK_TEST(tree_shows_the_root_and_the_configured_devices_started),
              PK_TEST(graph_is_a_dot_digraph_with_interfaces),
              PK_TEST(graph_shows_each_open_handle_between_its_process_and_its_interface),
              PK_TEST(graph_json_lists_devices_interfaces_and_handles),
+             PK_TEST(every_command_has_help_and_json_output),
              PK_TEST(usage_errors_exit_2),
              PK_TEST(event_reaches_an_application_registered_on_the_device_handle),
              PK_TEST(event_on_a_device_nobody_has_open_is_raised_through_its_interface),
