@@ -1168,7 +1168,10 @@ static DWORD on_interface_event(HCMNOTIFICATION h, PVOID ctx, CM_NOTIFY_ACTION a
     if (max > 0 && data->u.DeviceInterface.SymbolicLink[max - 1] == 0) {
         const WCHAR *wl = data->u.DeviceInterface.SymbolicLink;
         watched_device *d = watch_device_locked(w, wl, action == CM_NOTIFY_ACTION_DEVICEINTERFACEARRIVAL);
-        if (d && action == CM_NOTIFY_ACTION_DEVICEINTERFACEARRIVAL && (d->state == DEV_GONE || d->state == DEV_FAILED)) {
+        /* An arrival of a device watch had let go of (or never heard remove-complete for, after
+         * closing its handle on the query) means it is back: open it again. */
+        if (d && action == CM_NOTIFY_ACTION_DEVICEINTERFACEARRIVAL &&
+            (d->state == DEV_GONE || d->state == DEV_FAILED || d->state == DEV_QUERIED)) {
             size_t n = 0;
             while (wl[n] && n + 1 < ARRAYSIZE(d->link))
                 n++;
