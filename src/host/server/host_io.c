@@ -18,6 +18,11 @@
  *
  * Create and close may block in the driver, so they run on pnpkit's thread pool
  * (host_run_work) and report back to the loop.
+ *
+ * Each handle counts its requests (sent, completed, bytes each way) with relaxed atomic adds on
+ * the request path — no lock — for PNPH_HANDLES, from which pnpctl computes request rates and
+ * draws who has what open. A handle also keeps the name it was opened with (the graph's edge
+ * to its interface, and how PNPH_DEVICE_EVENT finds a file object on a device).
  */
 #include "host/server/host_internal.h"
 
