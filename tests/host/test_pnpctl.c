@@ -690,7 +690,7 @@ static void surprise_remove_gives_remove_complete_without_query_remove(void **st
     down(f);
 }
 
-static void surprise_remove_and_event_are_reserved_to_the_hosts_owner(void **state)
+static void surprise_remove_and_event_are_reserved_to_the_hosts_owner_and_handles_to_their_user(void **state)
 {
     const struct passwd *pw = getpwnam("nobody");
     const struct group *gr = getgrnam("nogroup");
@@ -716,6 +716,18 @@ static void surprise_remove_and_event_are_reserved_to_the_hosts_owner(void **sta
     const char *ev[] = { "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "01", NULL };
     child_start_as(&c, h.socket, ev, pw->pw_uid, gr->gr_gid);
     assert_int_equal(child_finish(&c, &r), 5);
+    /* Handles: root's application's handle is not shown to nobody, and is to root. */
+    pkh_app app;
+    pkh_app_start(&app, &h);
+    pkh_cmd(&app, "list ECHO");
+    pkh_cmd_expect(&app, "ok", "open h1 @0");
+    const char *graph[] = { "graph", NULL };
+    child_start_as(&c, h.socket, graph, pw->pw_uid, gr->gr_gid);
+    assert_int_equal(child_finish(&c, &r), 0);
+    assert_null(strstr(r.out, "shape=note"));
+    assert_int_equal(pnpctl(&r, &h, "graph"), 0);
+    assert_non_null(strstr(r.out, "shape=note"));
+    assert_int_equal(pkh_app_exit(&app), 0);
     /* The device is untouched; its owner still may. */
     assert_int_equal(pnpctl(&r, &h, "tree"), 0);
     assert_non_null(strstr(r.out, DEV1 " [DRIVER_LOADED STARTED"));
@@ -853,6 +865,6 @@ PK_TEST_MAIN(PK_TEST(tree_shows_the_root_and_the_configured_devices_started),
              PK_TEST(event_on_a_device_nobody_has_open_is_raised_through_its_interface),
              PK_TEST(event_with_a_system_guid_or_an_unknown_device_fails),
              PK_TEST(surprise_remove_gives_remove_complete_without_query_remove),
-             PK_TEST(surprise_remove_and_event_are_reserved_to_the_hosts_owner),
+             PK_TEST(surprise_remove_and_event_are_reserved_to_the_hosts_owner_and_handles_to_their_user),
              PK_TEST(a_host_of_revision_1_is_not_sent_new_messages_and_exits_4),
              PK_TEST(a_host_that_is_not_running_exits_3))
