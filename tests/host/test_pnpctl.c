@@ -357,7 +357,7 @@ static void watch_prints_a_custom_event_with_its_guid_length_and_data(void **sta
 {
     fixture *f = up(1);
     static child c;
-    const char *args[] = { "watch", PKHOST_ECHO_GUID_TEXT, "--count", "2", "--timeout", "60", NULL };
+    const char *args[] = { "watch", PKHOST_ECHO_GUID_TEXT, "--count", "3", "--timeout", "60", NULL };
     child_start(&c, f->host.socket, args);
     child_wait_text(&c, "pnpctl: watching"); /* printed once it listens on the device too */
     assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "0102a0ff"), 0);
@@ -365,10 +365,12 @@ static void watch_prints_a_custom_event_with_its_guid_length_and_data(void **sta
     assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT,
                             "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324252627"),
                      0);
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "--name", "label"), 0);
     assert_int_equal(child_finish(&c, &f->r), 0);
     assert_string_equal(f->r.out, "event " DEV1 " " PKHOST_CUSTOM_EVENT_TEXT " 4 0102a0ff\n"
                                   "event " DEV1 " " PKHOST_CUSTOM_EVENT_TEXT
-                                  " 40 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f...\n");
+                                  " 40 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f...\n"
+                                  "event " DEV1 " " PKHOST_CUSTOM_EVENT_TEXT " 12 6c006100620065006c000000 name=label\n");
     down(f);
 }
 
@@ -598,6 +600,8 @@ static void usage_errors_exit_2(void **state)
     assert_int_equal(pnpctl(&f->r, &f->host, "tree", "--count", "3"), 2);
     assert_int_equal(pnpctl(&f->r, &f->host, "tree", "--interval", "1"), 2);
     assert_int_equal(pnpctl(&f->r, &f->host, "tree", "--no-events"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "tree", "--name", "x"), 2);
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "--name"), 2);
     assert_int_equal(pnpctl(&f->r, &f->host, "watch", "--interval", "0"), 2);
     assert_int_equal(pnpctl(&f->r, &f->host, "--help"), 0);
     assert_non_null(strstr(f->r.out, "usage: pnpctl"));
@@ -623,6 +627,10 @@ static void event_reaches_an_application_registered_on_the_device_handle(void **
     assert_json_outline(f->r.out);
     assert_non_null(strstr(f->r.out, "\"result\":\"delivered\",\"event\":\"" PKHOST_CUSTOM_EVENT_TEXT "\",\"bytes\":0"));
     assert_non_null(pkh_expect_line(&app, "ev r1 custom " PKHOST_CUSTOM_EVENT_TEXT " -1 ", PKH_WAIT_MS));
+    /* With a name: UTF-16 after the data at an even offset (3 bytes of data: offset 4). */
+    assert_int_equal(pnpctl(&f->r, &f->host, "event", DEV1, PKHOST_CUSTOM_EVENT_TEXT, "010203", "--name", "nm"), 0);
+    assert_non_null(pkh_expect_line(&app, "ev r1 custom " PKHOST_CUSTOM_EVENT_TEXT " 4 01020300" "6e006d000000",
+                                    PKH_WAIT_MS));
     assert_int_equal(pkh_app_exit(&app), 0);
     down(f);
 }

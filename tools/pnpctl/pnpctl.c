@@ -46,6 +46,7 @@ typedef struct options {
     bool watch_only;     /* an option only watch takes was given */
     unsigned long out;   /* ioctl --out */
     const char *classes[MAX_CLASSES]; /* graph --class */
+    const char *name;    /* event --name: text carried after the data (NameBufferOffset) */
     int nclasses;
     const char *args[8];
     int nargs;
@@ -1546,9 +1547,41 @@ static int cmd_event(const options *o)
         free(data);
         return rc;
     }
-    /* Binary data only: NameBufferOffset -1, as IoReportTargetDeviceChangeAsynchronous callers
-     * without text pass. */
-    CONFIGRET cr = PnpkitHostReportCustomEvent(dn, &g, -1, data, (ULONG)len);
+    /* Without --name: binary data only, NameBufferOffset -1, as IoReportTargetDeviceChangeAsynchronous
+     * callers without text pass. With it: the text follows the data (at an even offset) as
+     * NUL-terminated UTF-16, and NameBufferOffset says where. */
+    LONG name_offset = -1;
+    if (o->name) {
+        WCHAR wname[512];
+        size_t wn = 0;
+        if (!to_wide(o->name, wname, ARRAYSIZE(wname))) {
+            free(data);
+            usage_error("event: --name: not UTF-8, or longer than %zu characters", ARRAYSIZE(wname) - 1);
+            return EXIT_USAGE;
+        }
+        while (wname[wn])
+            wn++;
+        size_t off = (len + 1) & ~(size_t)1, total = off + (wn + 1) * 2;
+        if (total > PNPKIT_HOST_MAX_EVENT_DATA) {
+            free(data);
+            usage_error("event: at most %u bytes of data and name", PNPKIT_HOST_MAX_EVENT_DATA);
+            return EXIT_USAGE;
+        }
+        unsigned char *t = realloc(data, total);
+        if (!t) {
+            free(data);
+            return EXIT_FAILED;
+        }
+        data = t;
+        memset(data + len, 0, total - len);
+        for (size_t i = 0; i < wn; i++) {
+            data[off + 2 * i] = (unsigned char)wname[i];
+            data[off + 2 * i + 1] = (unsigned char)(wname[i] >> 8);
+        }
+        name_offset = (LONG)off;
+        len = total;
+    }
+    CONFIGRET cr = PnpkitHostReportCustomEvent(dn, &g, name_offset, data, (ULONG)len);
     free(data);
     if (cr != CR_SUCCESS)
         return cr_fail(o, "event", cr);
@@ -1608,9 +1641,10 @@ static const command commands[] = {
       "query-remove, no veto); drivers and applications registered on it get remove-complete.\n"
       "Returns once the removal and its notifications are done. Reserved to root and the host's\n"
       "user (exit 5 for others); exit 4 with a host older than protocol revision 2." },
-    { "event", cmd_event, 2, 3, "pnpctl [--json] event DEVICE GUID [HEX]",
+    { "event", cmd_event, 2, 3, "pnpctl [--json] event DEVICE GUID [HEX] [--name TEXT]",
       "Raises the custom event GUID on DEVICE with the bytes HEX as its data (none without HEX),\n"
-      "as the driver would with IoReportTargetDeviceChangeAsynchronous (no text: name offset -1).\n"
+      "as the driver would with IoReportTargetDeviceChangeAsynchronous: no text (name offset -1),\n"
+      "or with --name the UTF-16 TEXT after the data, at an even offset the event carries.\n"
       "Every driver and application registered on the device receives it; returns once they\n"
       "all have. A system PnP event GUID fails (CR_INVALID_DATA). Reserved to root and the host's\n"
       "user (exit 5 for others); exit 4 with a host older than protocol revision 2." },
@@ -1686,6 +1720,12 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             i++;
             o.out = (unsigned long)v;
+        } else if (!strcmp(a, "--name")) {
+            if (i + 1 >= argc) {
+                usage_error("--name needs a text");
+                return EXIT_USAGE;
+            }
+            o.name = argv[++i];
         } else if (!strcmp(a, "--class")) {
             if (i + 1 >= argc || o.nclasses == MAX_CLASSES) {
                 usage_error("--class needs a GUID (at most %d)", MAX_CLASSES);
@@ -1729,6 +1769,10 @@ int main(int argc, char **argv)
     }
     if ((o.count || o.timeout > 0 || o.watch_only) && cmd->run != cmd_watch) {
         usage_error("--count, --timeout, --interval, --no-events and --no-rates are options of watch");
+        return EXIT_USAGE;
+    }
+    if (o.name && cmd->run != cmd_event) {
+        usage_error("--name is an option of event");
         return EXIT_USAGE;
     }
     if (o.nclasses && cmd->run != cmd_graph) {
