@@ -49,6 +49,7 @@ run: build
 	./$(BUILD_DIR)/examples/dmf_sensors
 	@echo
 	./$(BUILD_DIR)/examples/nmr_modules
+	./$(BUILD_DIR)/examples/umdf1_client
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)

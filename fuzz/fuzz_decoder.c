@@ -65,6 +65,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             touch(m.u.reg_reply.links.bytes, m.u.reg_reply.links.chars * 2u, data, size);
             break;
         case PNPH_EVENT: touch(m.u.event.data, m.u.event.data_size, data, size); break;
+        case PNPH_HANDLES | PNPH_REPLY: {
+            const uint8_t *p = m.u.handles_reply.records;
+            size_t left = m.u.handles_reply.records_len;
+            pnph_handle_info info;
+            uint32_t n = 0;
+            touch(p, left, data, size);
+            while (pnph_next_handle(&p, &left, &info)) {
+                touch(info.name.bytes, info.name.chars * 2u, data, size);
+                n++;
+            }
+            if (n != m.u.handles_reply.count || left != 0)
+                abort(); /* the decoder accepted records the iterator cannot read */
+            break;
+        }
+        case PNPH_DEVICE_EVENT:
+            touch(m.u.devevent.data, m.u.devevent.data_len, data, size);
+            if (m.u.devevent.data_len > PNPH_MAX_EVENT_DATA ||
+                (m.u.devevent.name_offset != -1 && (uint32_t)m.u.devevent.name_offset >= m.u.devevent.data_len))
+                abort(); /* the decoder let a field out of its range through */
+            break;
         default: break;
         }
     }

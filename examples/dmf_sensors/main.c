@@ -68,22 +68,26 @@ static void device_remove(DEVICE *d)
     d->h = NULL;
 }
 
+/* The aggregator's callbacks update the figures on other threads. */
+static LONG get(LONG *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+
 static void stream_for(int ms)
 {
-    LONG before[16], total = aggregator_stats.readings;
+    LONG before[16], total = get(&aggregator_stats.readings);
     struct timespec ts = { 0, ms * 1000000L };
 
-    memcpy(before, aggregator_stats.per_sensor, sizeof(before));
+    for (int i = 0; i < 16; i++)
+        before[i] = get(&aggregator_stats.per_sensor[i]);
     nanosleep(&ts, NULL);
-    printf("  %-10s in %d ms: %d readings (", "streams", ms, aggregator_stats.readings - total);
+    printf("  %-10s in %d ms: %d readings (", "streams", ms, get(&aggregator_stats.readings) - total);
     for (int i = 1, first = 1; i < 16; i++) {
-        LONG n = aggregator_stats.per_sensor[i] - before[i];
+        LONG n = get(&aggregator_stats.per_sensor[i]) - before[i];
         if (n) {
             printf("%ssensor %d: %d", first ? "" : ", ", i, n);
             first = 0;
         }
     }
-    printf("); %d targets open\n", aggregator_stats.open_now);
+    printf("); %d targets open\n", get(&aggregator_stats.open_now));
     fflush(stdout);
 }
 
@@ -145,9 +149,10 @@ int main(void)
         device_remove(&sensor[i]);
 
     printf("== summary: %d opened, %d query-removed, %d vetoed, %d remove-complete, %d closed, %d readings\n",
-           aggregator_stats.opened, aggregator_stats.query_removed, aggregator_stats.vetoed,
-           aggregator_stats.remove_complete, aggregator_stats.closed, aggregator_stats.readings);
-    failures += aggregator_stats.opened != 5 || aggregator_stats.open_now != 0 || aggregator_stats.readings == 0;
+           get(&aggregator_stats.opened), get(&aggregator_stats.query_removed), get(&aggregator_stats.vetoed),
+           get(&aggregator_stats.remove_complete), get(&aggregator_stats.closed), get(&aggregator_stats.readings));
+    failures += get(&aggregator_stats.opened) != 5 || get(&aggregator_stats.open_now) != 0 ||
+                get(&aggregator_stats.readings) == 0;
     PnpkitDriverUnregister(u"aggregator");
     PnpkitDriverUnregister(u"sensor");
     PnpkitShutdown();

@@ -1026,6 +1026,108 @@ PNPKIT_API VOID DMF_DeviceInterfaceMultipleTarget_TargetDereference(DMFMODULE Dm
  *   running methods and TargetReferences. */
 
 
+/* #############################################################################################
+ * DMF_DeviceInterfaceTarget
+ * #############################################################################################
+ * ---- Summary ----
+ * The single-target sibling of DMF_DeviceInterfaceMultipleTarget, on the same machinery (it is
+ * built on an internal DeviceInterfaceMultipleTarget child): the first interface of the class
+ * that arrives (and that OnPnpNotification accepts) is opened; further arrivals are ignored
+ * while it is open. Registration happens at PrepareHardware for a static module and at create
+ * for a dynamic one. pnpkit adds custom-event delivery: the target device's custom events
+ * (IoReportTargetDeviceChange[Asynchronous], WdfDevicePostEvent) reach
+ * EvtDeviceInterfaceTargetOnCustomEvent while the target is open. See
+ * docs/dmf/DMF_DeviceInterfaceTarget.md. */
+
+/* ---- Enumerations ---- */
+typedef enum {
+    DeviceInterfaceTarget_StateType_Invalid = 0,
+    DeviceInterfaceTarget_StateType_Open = 1,
+    DeviceInterfaceTarget_StateType_QueryRemove = 2,
+    DeviceInterfaceTarget_StateType_QueryRemoveCancelled = 3,
+    DeviceInterfaceTarget_StateType_RemoveCancel = DeviceInterfaceTarget_StateType_QueryRemoveCancelled,
+    DeviceInterfaceTarget_StateType_QueryRemoveComplete = 4,
+    DeviceInterfaceTarget_StateType_RemoveComplete = DeviceInterfaceTarget_StateType_QueryRemoveComplete,
+    DeviceInterfaceTarget_StateType_Close = 5,
+    DeviceInterfaceTarget_StateType_Maximum = 6,
+} DeviceInterfaceTarget_StateType;
+typedef ContinuousRequestTarget_RequestType DeviceInterfaceTarget_RequestType;
+
+/* ---- Callbacks (PASSIVE_LEVEL, no pnpkit lock held) ---- */
+typedef VOID EVT_DMF_DeviceInterfaceTarget_OnStateChange(DMFMODULE DmfModule, DeviceInterfaceTarget_StateType IoTargetState);
+/* As the multiple-target Ex callback: a failure vetoes Open or QueryRemove. */
+typedef NTSTATUS EVT_DMF_DeviceInterfaceTarget_OnStateChangeEx(DMFMODULE DmfModule,
+                                                               DeviceInterfaceTarget_StateType IoTargetState);
+typedef VOID EVT_DMF_DeviceInterfaceTarget_OnPnpNotification(DMFMODULE DmfModule, PUNICODE_STRING SymbolicLinkName,
+                                                             BOOLEAN *IoTargetOpen);
+/* pnpkit: a custom event of the open target's device. Data is the event's custom data
+ * (DataSize bytes, valid during the call); bytes from NameBufferOffset on are UTF-16 text, -1
+ * when there is none (seed 002). On the PnP worker. */
+typedef VOID EVT_DMF_DeviceInterfaceTarget_OnCustomEvent(DMFMODULE DmfModule, const GUID *EventGuid, VOID *Data,
+                                                         ULONG DataSize, LONG NameBufferOffset);
+
+/* ---- Configuration ---- */
+typedef struct {
+    GUID DeviceInterfaceTargetGuid;
+    /* 0: GENERIC_READ | GENERIC_WRITE; 0: FILE_SHARE_READ | FILE_SHARE_WRITE. */
+    ULONG OpenMode;
+    ULONG ShareAccess;
+    /* As for the multiple-target module (no D0 flags). */
+    DMF_CONFIG_ContinuousRequestTarget ContinuousRequestTargetModuleConfig;
+    EVT_DMF_DeviceInterfaceTarget_OnStateChange *EvtDeviceInterfaceTargetOnStateChange;
+    EVT_DMF_DeviceInterfaceTarget_OnStateChangeEx *EvtDeviceInterfaceTargetOnStateChangeEx;
+    EVT_DMF_DeviceInterfaceTarget_OnPnpNotification *EvtDeviceInterfaceTargetOnPnpNotification;
+    /* pnpkit addition (last, so DMF code that fills the fields above compiles unchanged). */
+    EVT_DMF_DeviceInterfaceTarget_OnCustomEvent *EvtDeviceInterfaceTargetOnCustomEvent;
+} DMF_CONFIG_DeviceInterfaceTarget;
+
+DECLARE_DMF_MODULE(DeviceInterfaceTarget)
+
+/* ---- Methods (IRQL <= DISPATCH_LEVEL unless stated) ----
+ * As the multiple-target methods on the open target; with no target open they return
+ * STATUS_INVALID_DEVICE_STATE (FALSE, nothing). */
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceTarget_BufferPut(DMFMODULE DmfModule, VOID *ClientBuffer);
+PNPKIT_API BOOLEAN DMF_DeviceInterfaceTarget_Cancel(DMFMODULE DmfModule, RequestTarget_DmfRequestCancel DmfRequestId);
+/* *IoTarget is set to NULL first. */
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceTarget_Get(DMFMODULE DmfModule, WDFIOTARGET *IoTarget);
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceTarget_GuidGet(DMFMODULE DmfModule, GUID *Guid);
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceTarget_ReuseCreate(DMFMODULE DmfModule, RequestTarget_DmfRequestReuse *DmfRequestIdReuse);
+PNPKIT_API BOOLEAN DMF_DeviceInterfaceTarget_ReuseDelete(DMFMODULE DmfModule, RequestTarget_DmfRequestReuse DmfRequestIdReuse);
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceTarget_ReuseSend(
+    DMFMODULE DmfModule, RequestTarget_DmfRequestReuse DmfRequestIdReuse, VOID *RequestBuffer, size_t RequestLength,
+    VOID *ResponseBuffer, size_t ResponseLength, DeviceInterfaceTarget_RequestType RequestType, ULONG RequestIoctl,
+    ULONG RequestTimeoutMilliseconds, EVT_DMF_ContinuousRequestTarget_SendCompletion *EvtContinuousRequestTargetSingleAsynchronousRequest,
+    VOID *SingleAsynchronousRequestClientContext, RequestTarget_DmfRequestCancel *DmfRequestIdCancel);
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceTarget_Send(DMFMODULE DmfModule, VOID *RequestBuffer, size_t RequestLength,
+                                                   VOID *ResponseBuffer, size_t ResponseLength,
+                                                   DeviceInterfaceTarget_RequestType RequestType, ULONG RequestIoctl,
+                                                   ULONG RequestTimeoutMilliseconds,
+                                                   EVT_DMF_ContinuousRequestTarget_SendCompletion *EvtContinuousRequestTargetSingleAsynchronousRequest,
+                                                   VOID *SingleAsynchronousRequestClientContext);
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceTarget_SendEx(DMFMODULE DmfModule, VOID *RequestBuffer, size_t RequestLength,
+                                                     VOID *ResponseBuffer, size_t ResponseLength,
+                                                     DeviceInterfaceTarget_RequestType RequestType, ULONG RequestIoctl,
+                                                     ULONG RequestTimeoutMilliseconds,
+                                                     EVT_DMF_ContinuousRequestTarget_SendCompletion *EvtContinuousRequestTargetSingleAsynchronousRequest,
+                                                     VOID *SingleAsynchronousRequestClientContext,
+                                                     RequestTarget_DmfRequestCancel *DmfRequestId);
+/* PASSIVE_LEVEL (STATUS_INVALID_DEVICE_REQUEST above). */
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceTarget_SendSynchronously(DMFMODULE DmfModule, VOID *RequestBuffer,
+                                                                size_t RequestLength, VOID *ResponseBuffer,
+                                                                size_t ResponseLength,
+                                                                DeviceInterfaceTarget_RequestType RequestType,
+                                                                ULONG RequestIoctl, ULONG RequestTimeoutMilliseconds,
+                                                                size_t *BytesWritten);
+PNPKIT_API NTSTATUS DMF_DeviceInterfaceTarget_StreamStart(DMFMODULE DmfModule);
+PNPKIT_API VOID DMF_DeviceInterfaceTarget_StreamStop(DMFMODULE DmfModule);
+
+/* ---- Remarks ----
+ * - Only one target at a time: when it goes, the module waits for the next arrival (an
+ *   interface already present is not opened again until it arrives anew), as in DMF.
+ * - Methods given no open target fail cleanly; a method racing the removal of the target fails
+ *   with STATUS_INVALID_DEVICE_STATE, as on a stale Target. */
+
+
 PNPKIT_END_DECLS
 
 #endif /* PNPKIT_DMF_H */

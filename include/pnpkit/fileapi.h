@@ -168,6 +168,74 @@ PNPKIT_API DWORD WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds);
 #define CreateFile CreateFileW
 #define CreateEvent CreateEventW
 
+/* =============================================================================================
+ * pnpkit additions (libpnpkit-client only): what a host's administrator does that cfgmgr32
+ * has no call for. pnpctl uses them; docs/pnpctl.md and docs/protocol.md describe them.
+ *
+ * They need a host of protocol revision 2 or later (docs/protocol.md section 7): an older host
+ * gives CR_CALL_NOT_IMPLEMENTED (the library asks the host's revision first and never sends it
+ * a message it would not know). No host: CR_NO_CM_SERVICES; the socket refuses the user:
+ * CR_ACCESS_DENIED.
+ * ============================================================================================= */
+
+#ifndef CR_CALL_NOT_IMPLEMENTED
+#define CR_CALL_NOT_IMPLEMENTED 0x00000034
+#endif
+
+/* The most data a custom event carries (PnpkitHostReportCustomEvent). */
+#define PNPKIT_HOST_MAX_EVENT_DATA 65000u
+
+/* Makes the device and its descendants vanish as unplugged hardware does (surprise removal,
+ * PnpkitSimSurpriseRemove in the host): nobody is asked; DEVICEHANDLE registrants get
+ * CM_NOTIFY_ACTION_DEVICEREMOVECOMPLETE without a DEVICEQUERYREMOVE. Returns once the removal
+ * and its notifications are done. Only root and the host's own user may: others get
+ * CR_ACCESS_DENIED. CR_NO_SUCH_DEVNODE for an unknown device or the root. */
+PNPKIT_API CONFIGRET PnpkitHostSurpriseRemove(DEVINST dnDevInst);
+
+/* Raises a custom device-change event on the device, as its driver would with
+ * IoReportTargetDeviceChangeAsynchronous (TARGET_DEVICE_CUSTOM_NOTIFICATION with EventGuid,
+ * NameBufferOffset and the DataSize bytes of Data): every driver and application registered on
+ * the device (CM_Register_Notification on a device handle) receives it, applications as
+ * CM_NOTIFY_ACTION_DEVICECUSTOMEVENT. Returns once every registrant has had it.
+ * NameBufferOffset is -1 (no text) or the even offset in Data of a NUL-terminated UTF-16 name.
+ * Only root and the host's own user may: others get CR_ACCESS_DENIED.
+ * CR_INVALID_POINTER (NULL EventGuid, or NULL Data with DataSize > 0), CR_INVALID_DATA (DataSize
+ * above PNPKIT_HOST_MAX_EVENT_DATA, a bad NameBufferOffset, or a system PnP event GUID),
+ * CR_NO_SUCH_DEVNODE, CR_NO_SUCH_DEVICE_INTERFACE (the device has no enabled interface: the host
+ * reaches a device's PDO through one, see docs/pnphost.md). */
+/* A flag of CM_Get_Device_Interface_List_SizeW / CM_Get_Device_Interface_ListW in
+ * libpnpkit-client: the present interfaces of every class (of one device when pDeviceID is
+ * given); InterfaceClassGuid is ignored and may be NULL. Not with
+ * CM_GET_DEVICE_INTERFACE_LIST_ALL_DEVICES (CR_INVALID_FLAG). cfgmgr32 lists by class only. */
+#define PNPKIT_CM_GET_DEVICE_INTERFACE_LIST_ALL_CLASSES 0x80000000u
+
+/* An open handle of some application in the host (PnpkitHostGetHandles). */
+#define PNPKIT_HOST_HANDLE_READ 0x1u
+#define PNPKIT_HOST_HANDLE_WRITE 0x2u
+typedef struct _PNPKIT_HOST_HANDLE_INFO {
+    ULONG ProcessId;             /* the application's pid (SO_PEERCRED) */
+    ULONG UserId;
+    ULONGLONG Handle;            /* the host's handle value (unique in its process) */
+    ULONG Access;                /* PNPKIT_HOST_HANDLE_READ / _WRITE: what the open allows */
+    ULONG InFlight;              /* requests at the driver now */
+    ULONGLONG Requests;          /* reads, writes and IOCTLs completed */
+    ULONGLONG BytesToDevice;     /* write data and IOCTL input */
+    ULONGLONG BytesFromDevice;   /* read data and IOCTL output */
+    WCHAR Name[1025];            /* what CreateFileW opened: the link and what followed it */
+} PNPKIT_HOST_HANDLE_INFO, *PPNPKIT_HOST_HANDLE_INFO;
+
+/* The host's open handles with their counters: every application's for root and the host's
+ * user, the caller's own user's for anyone else. Writes min(BufferCount, n) entries and *Count
+ * = n; CR_BUFFER_SMALL when BufferCount < n (Buffer may be NULL with BufferCount 0 to ask n).
+ * *Omitted (may be NULL) gets the number of handles the host could not fit in one reply (names
+ * are long; normally 0). The counters only grow while a handle is open: sample them twice for
+ * rates. CR_INVALID_POINTER for a NULL Count, or NULL Buffer with BufferCount > 0. */
+PNPKIT_API CONFIGRET PnpkitHostGetHandles(PPNPKIT_HOST_HANDLE_INFO Buffer, ULONG BufferCount, PULONG Count,
+                                          PULONG Omitted);
+
+PNPKIT_API CONFIGRET PnpkitHostReportCustomEvent(DEVINST dnDevInst, const GUID *EventGuid, LONG NameBufferOffset,
+                                                 const VOID *Data, ULONG DataSize);
+
 PNPKIT_END_DECLS
 
 #endif /* PNPKIT_FILEAPI_H */

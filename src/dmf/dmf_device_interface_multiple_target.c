@@ -53,6 +53,8 @@ typedef struct dimt_target {
     dimt_context *c;
     dmf_module *m;
     LIST_ENTRY link;          /* in c->targets; list_lock */
+    struct dimt_target *hash_next; /* in c->buckets[hash % bucket_count]; list_lock */
+    uint32_t hash;            /* of the link, case-insensitive, prefix-independent */
     bool in_list;             /* list_lock */
     bool counted;             /* counts in c->open_count; list_lock */
     bool closed_for_qr;       /* WdfIoTargetCloseForQueryRemove done, no reopen since; PnP callbacks */
@@ -75,6 +77,9 @@ struct dimt_context {
     ULONG open_count;         /* count_mutex */
     pk_lock list_lock;
     LIST_ENTRY targets;       /* list_lock */
+    dimt_target **buckets;    /* the targets in the list by link hash; list_lock */
+    ULONG bucket_count;       /* a power of two, or 0 before the first insert */
+    ULONG listed;             /* targets in the list */
     ULONG live_targets;       /* Targets created and not yet destroyed by teardown; list_lock */
     KEVENT no_targets;        /* set while live_targets == 0 */
     uint32_t list_generation; /* changes on every unlink; list_lock */
@@ -131,6 +136,20 @@ static bool same_link(PCUNICODE_STRING a, PCUNICODE_STRING b)
 {
     UNICODE_STRING x = link_body(a), y = link_body(b);
     return RtlEqualUnicodeString(&x, &y, TRUE);
+}
+
+/* FNV-1a over the upper-cased body: equal links (by same_link) hash alike. */
+static uint32_t link_hash(PCUNICODE_STRING s)
+{
+    UNICODE_STRING b = link_body(s);
+    uint32_t h = 2166136261u;
+
+    for (USHORT i = 0; i < b.Length / sizeof(WCHAR); i++) {
+        WCHAR c = b.Buffer[i];
+        c = c < 0x80 ? (c >= u'a' && c <= u'z' ? (WCHAR)(c - 32) : c) : RtlUpcaseUnicodeChar(c);
+        h = (h ^ c) * 16777619u;
+    }
+    return h;
 }
 
 /* ---- The per-target rundown ---- */
@@ -380,6 +399,7 @@ static NTSTATUS target_create(dmf_module *m, PCUNICODE_STRING link, dimt_target 
     t->name.MaximumLength = (USHORT)(link->Length + sizeof(WCHAR));
     memcpy(t->name.Buffer, link->Buffer, link->Length);
     t->name.Buffer[link->Length / sizeof(WCHAR)] = 0;
+    t->hash = link_hash(link);
     InitializeListHead(&t->link);
     pk_object_commit(&t->header);
     pk_lock_acquire(&c->list_lock);
@@ -467,21 +487,68 @@ static void arrival_undo(dmf_module *m, dimt_target *t)
     target_delete(c, t);
 }
 
-static dimt_target *find_locked(dimt_context *c, PCUNICODE_STRING link)
+static dimt_target *find_locked(dimt_context *c, PCUNICODE_STRING link, uint32_t hash)
 {
-    for (LIST_ENTRY *le = c->targets.Flink; le != &c->targets; le = le->Flink) {
-        dimt_target *t = CONTAINING_RECORD(le, dimt_target, link);
-        if (same_link(&t->name, link))
+    if (!c->bucket_count)
+        return NULL;
+    for (dimt_target *t = c->buckets[hash & (c->bucket_count - 1)]; t; t = t->hash_next)
+        if (t->hash == hash && same_link(&t->name, link))
             return t;
-    }
     return NULL;
+}
+
+/* Grows the hash table to at least twice the listed targets; without memory it keeps the old
+ * one (longer chains, still correct). */
+static void grow_locked(dimt_context *c)
+{
+    ULONG n = c->bucket_count ? c->bucket_count * 2 : 16;
+    dimt_target **b = pk_alloc(n * sizeof(*b));
+
+    if (!b)
+        return;
+    memset(b, 0, n * sizeof(*b));
+    for (ULONG i = 0; i < c->bucket_count; i++) {
+        dimt_target *t = c->buckets[i];
+        while (t) {
+            dimt_target *next = t->hash_next;
+            t->hash_next = b[t->hash & (n - 1)];
+            b[t->hash & (n - 1)] = t;
+            t = next;
+        }
+    }
+    pk_free(c->buckets);
+    c->buckets = b;
+    c->bucket_count = n;
+}
+
+static void insert_locked(dimt_context *c, dimt_target *t)
+{
+    if (c->listed + 1 > c->bucket_count)
+        grow_locked(c);
+    if (c->bucket_count) {
+        dimt_target **head = &c->buckets[t->hash & (c->bucket_count - 1)];
+        t->hash_next = *head;
+        *head = t;
+    }
+    InsertTailList(&c->targets, &t->link);
+    t->in_list = true;
+    c->listed++;
 }
 
 static void unlink_locked(dimt_context *c, dimt_target *t)
 {
+    if (c->bucket_count) {
+        dimt_target **p = &c->buckets[t->hash & (c->bucket_count - 1)];
+        while (*p && *p != t)
+            p = &(*p)->hash_next;
+        if (*p)
+            *p = t->hash_next;
+    }
+    t->hash_next = NULL;
     RemoveEntryList(&t->link);
     InitializeListHead(&t->link);
     t->in_list = false;
+    c->listed--;
     c->list_generation++;
 }
 
@@ -491,12 +558,13 @@ static void arrival(dmf_module *m, PCUNICODE_STRING link)
     dimt_context *c = dimt_of(m);
     DMF_CONFIG_DeviceInterfaceMultipleTarget *config = dimt_config(m);
     dimt_target *t;
+    uint32_t hash = link_hash(link);
     bool exists;
     NTSTATUS status;
 
     mutex_acquire(&c->arrival_mutex);
     pk_lock_acquire(&c->list_lock);
-    exists = find_locked(c, link) != NULL;
+    exists = find_locked(c, link, hash) != NULL;
     pk_lock_release(&c->list_lock);
     if (exists)
         goto out;
@@ -533,8 +601,7 @@ static void arrival(dmf_module *m, PCUNICODE_STRING link)
         }
     }
     pk_lock_acquire(&c->list_lock);
-    InsertTailList(&c->targets, &t->link);
-    t->in_list = true;
+    insert_locked(c, t);
     pk_lock_release(&c->list_lock);
     goto out;
 
@@ -553,7 +620,7 @@ static void removal(dmf_module *m, PCUNICODE_STRING link)
     dimt_target *t;
 
     pk_lock_acquire(&c->list_lock);
-    t = find_locked(c, link);
+    t = find_locked(c, link, link_hash(link));
     if (t && !t->closed_for_qr)
         unlink_locked(c, t);
     else
@@ -701,6 +768,15 @@ static NTSTATUS dimt_create(DMFMODULE DmfModule)
     return STATUS_SUCCESS;
 }
 
+static VOID dimt_destroy(DMFMODULE DmfModule)
+{
+    dimt_context *c = dimt_of(dmf_module_from_callback(DmfModule));
+
+    pk_free(c->buckets);
+    c->buckets = NULL;
+    c->bucket_count = 0;
+}
+
 static NTSTATUS dimt_notification_register(DMFMODULE DmfModule)
 {
     dmf_module *m = dmf_module_from_callback(DmfModule);
@@ -731,6 +807,8 @@ static VOID dimt_notification_unregister(DMFMODULE DmfModule)
     dmf_module *m = dmf_module_from_callback(DmfModule);
     dimt_context *c = dimt_of(m);
 
+    /* Also called when the module's deletion starts (before the framework deletes the Targets,
+     * their WDFIOTARGETs and children, all parented to the module): idempotent. */
     if (c->notification_entry) {
         IoUnregisterPlugPlayNotificationEx(c->notification_entry);
         c->notification_entry = NULL;
@@ -862,9 +940,10 @@ static VOID dimt_child_modules_add(DMFMODULE DmfModule, DMF_MODULE_ATTRIBUTES *D
         .name = "DeviceInterfaceMultipleTarget", .family = &dimt_descriptor_family,                \
         .options = DMF_MODULE_OPTIONS_DISPATCH_MAXIMUM, .open_option = option,                     \
         .context_size = sizeof(dimt_context), .config_size = sizeof(DMF_CONFIG_DeviceInterfaceMultipleTarget), \
-        .create = dimt_create, .child_modules_add = dimt_child_modules_add,                        \
+        .create = dimt_create, .child_modules_add = dimt_child_modules_add, .destroy = dimt_destroy, \
         .notification_register = dimt_notification_register,                                      \
         .notification_unregister = dimt_notification_unregister,                                   \
+        .delete_begin = dimt_notification_unregister,                                              \
     }
 
 static const dmf_module_descriptor dimt_descriptor_family = DIMT_DESCRIPTOR(DMF_MODULE_OPEN_OPTION_NOTIFY_Create);

@@ -50,6 +50,11 @@ typedef struct dmf_module_descriptor {
     VOID (*notification_unregister)(DMFMODULE module);
     /* Last: after the module and its children are closed (parent first, then children). */
     VOID (*destroy)(DMFMODULE module);
+    /* When the module object's deletion starts at PASSIVE_LEVEL, before the framework deletes
+     * the objects parented to it (the module is still open): a module that owns such objects
+     * shuts them down here. It must be idempotent with NotificationUnregister and Close, which
+     * still run afterwards. */
+    VOID (*delete_begin)(DMFMODULE module);
 
     /* PnP and power events of static modules (a dynamic module with any of them fails to
      * create). Up the stack (PrepareHardware, D0Entry) children get them before parents; down

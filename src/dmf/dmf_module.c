@@ -172,10 +172,17 @@ static void module_destroy(pk_object *o);
 
 /* A module the client creates and deletes (dynamic), and one the framework owns (a child, or a
  * static module of a device): WdfObjectDelete refuses the second kind. */
-static const pk_object_type module_type_dynamic = { "DMFMODULE", PK_KIND_DMFMODULE, 0, module_dispose,
-                                                    module_destroy };
-static const pk_object_type module_type_owned = { "DMFMODULE", PK_KIND_DMFMODULE, PK_OBJTYPE_NO_CLIENT_DELETE,
-                                                  module_dispose, module_destroy };
+static void module_delete_begin(pk_object *o);
+static const pk_object_type_ex module_type_dynamic_ex = {
+    { "DMFMODULE", PK_KIND_DMFMODULE, PK_OBJTYPE_DELETE_BEGIN, module_dispose, module_destroy }, module_delete_begin
+};
+static const pk_object_type_ex module_type_owned_ex = {
+    { "DMFMODULE", PK_KIND_DMFMODULE, PK_OBJTYPE_NO_CLIENT_DELETE | PK_OBJTYPE_DELETE_BEGIN, module_dispose,
+      module_destroy },
+    module_delete_begin
+};
+#define module_type_dynamic (module_type_dynamic_ex.base)
+#define module_type_owned (module_type_owned_ex.base)
 
 /* =============================================================================================
  * Private code: accessors
@@ -721,6 +728,16 @@ static void module_dispose(pk_object *o)
         return;
     teardown(m);
     release_children(m);
+}
+
+/* Deletion starts (PASSIVE_LEVEL): a module type that must stop using objects parented to it
+ * before they are deleted does it here. */
+static void module_delete_begin(pk_object *o)
+{
+    dmf_module *m = CONTAINING_RECORD(o, dmf_module, header);
+
+    if (m->descriptor->delete_begin && m->created_ok)
+        m->descriptor->delete_begin(dmf_module_handle(m));
 }
 
 static void module_destroy(pk_object *o)

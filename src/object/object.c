@@ -384,6 +384,15 @@ void pk_object_delete(pk_object *o)
         return;
     }
     obj_transition(o, PK_OBJ_DELETING, PK_EV_DELETE);
+    if ((o->type->flags & PK_OBJTYPE_DELETE_BEGIN) && pk_irql() == PASSIVE_LEVEL) {
+        /* A placeholder child keeps the children that delete_begin deletes from finishing this
+         * object's deletion under it. */
+        o->child_count++;
+        pk_lock_release(&o->lock);
+        ((const pk_object_type_ex *)o->type)->delete_begin(o);
+        pk_lock_acquire(&o->lock);
+        o->child_count--;
+    }
     pk_lock_release(&o->lock);
 
     /* Delete the children, newest first. New children cannot be added any more (the parent is

@@ -74,6 +74,15 @@ typedef struct pk_object_type {
     void (*destroy)(pk_object *object);
 } pk_object_type;
 
+/* A type with PK_OBJTYPE_DELETE_BEGIN in its flags is the first member of a pk_object_type_ex:
+ * delete_begin runs when deletion starts, before the children are deleted (for an object that
+ * must shut down while its children still exist), when the deletion starts at PASSIVE_LEVEL. */
+#define PK_OBJTYPE_DELETE_BEGIN 0x2
+typedef struct pk_object_type_ex {
+    pk_object_type base;
+    void (*delete_begin)(pk_object *object);
+} pk_object_type_ex;
+
 typedef struct pk_context_header pk_context_header;
 
 #define PK_OBJECT_HISTORY 8

@@ -199,6 +199,94 @@ static void malformed_messages_close_only_their_connection(void **state)
     pkh_host_cleanup(&h);
 }
 
+/* The messages of protocol revision 2 with bad fields: PNPH_DEVICE_EVENT with data beyond
+ * PNPH_MAX_EVENT_DATA, a name offset outside the data or without a NUL, a data length past the
+ * payload, trailing bytes; a DEVNODE operation past SURPRISE_REMOVE; PNPH_HANDLES with a payload;
+ * PNPH_LIST_INTERFACES with a bad flag. Each closes its own connection only. */
+static void malformed_revision_2_messages_close_only_their_connection(void **state)
+{
+    static uint8_t buf[PNPH_MAX_MESSAGE];
+    static const uint8_t named[] = { 'n', 0, 'm', 0 }; /* no NUL */
+    pkh_host h;
+    pnph_builder b;
+    pkh_app a;
+
+    pkh_host_up(&h, 1, NULL);
+    pkh_app_start(&a, &h);
+    pkh_cmd(&a, "list ECHO");
+    pkh_cmd_expect(&a, "ok", "open h1 @0");
+    pkh_cmd_expect(&a, "ok", "reg handle r1 h1");
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT, 1); /* oversized data */
+    pnph_put_u32(&b, 2);
+    pnph_put_u32(&b, 0xffffffffu);
+    pnph_put_bytes(&b, &PKHOST_CUSTOM_EVENT_GUID, sizeof(GUID));
+    pnph_put_u32(&b, PNPH_MAX_EVENT_DATA + 1);
+    memset(pnph_reserve(&b, PNPH_MAX_EVENT_DATA + 1), 0x5a, PNPH_MAX_EVENT_DATA + 1);
+    expect_closed_after(&h, true, buf, pnph_finish(&b));
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT, 1); /* a name without a NUL */
+    pnph_put_u32(&b, 2);
+    pnph_put_u32(&b, 0);
+    pnph_put_bytes(&b, &PKHOST_CUSTOM_EVENT_GUID, sizeof(GUID));
+    pnph_put_u32(&b, sizeof(named));
+    pnph_put_bytes(&b, named, sizeof(named));
+    expect_closed_after(&h, true, buf, pnph_finish(&b));
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT, 1); /* a name offset past the data */
+    pnph_put_u32(&b, 2);
+    pnph_put_u32(&b, 64);
+    pnph_put_bytes(&b, &PKHOST_CUSTOM_EVENT_GUID, sizeof(GUID));
+    pnph_put_u32(&b, 0);
+    expect_closed_after(&h, true, buf, pnph_finish(&b));
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT, 1); /* a data length past the payload */
+    pnph_put_u32(&b, 2);
+    pnph_put_u32(&b, 0xffffffffu);
+    pnph_put_bytes(&b, &PKHOST_CUSTOM_EVENT_GUID, sizeof(GUID));
+    pnph_put_u32(&b, 100);
+    pnph_put_bytes(&b, "abcd", 4);
+    expect_closed_after(&h, true, buf, pnph_finish(&b));
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT, 1); /* trailing bytes */
+    pnph_put_u32(&b, 2);
+    pnph_put_u32(&b, 0xffffffffu);
+    pnph_put_bytes(&b, &PKHOST_CUSTOM_EVENT_GUID, sizeof(GUID));
+    pnph_put_u32(&b, 1);
+    pnph_put_bytes(&b, "ab", 2);
+    expect_closed_after(&h, true, buf, pnph_finish(&b));
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVNODE, 1); /* an operation past SURPRISE_REMOVE */
+    pnph_put_u32(&b, PNPH_DN_SURPRISE_REMOVE + 1);
+    pnph_put_u32(&b, 2);
+    pnph_put_u32(&b, 0);
+    pnph_put_u32(&b, 0);
+    expect_closed_after(&h, true, buf, pnph_finish(&b));
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_HANDLES, 1); /* HANDLES has no payload */
+    pnph_put_u32(&b, 0);
+    expect_closed_after(&h, true, buf, pnph_finish(&b));
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_LIST_INTERFACES, 1); /* all classes, but with a class */
+    pnph_put_bytes(&b, &PKHOST_ECHO_GUID, sizeof(GUID));
+    pnph_put_u32(&b, PNPH_LIST_ALL_CLASSES);
+    pnph_put_u32(&b, 0);
+    expect_closed_after(&h, true, buf, pnph_finish(&b));
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_LIST_INTERFACES, 1); /* an unknown list flag */
+    pnph_put_bytes(&b, &PKHOST_ECHO_GUID, sizeof(GUID));
+    pnph_put_u32(&b, 0x10);
+    pnph_put_u32(&b, 0);
+    expect_closed_after(&h, true, buf, pnph_finish(&b));
+
+    /* None of them reached the device: the bystander saw no event and still works. */
+    assert_false(pkh_saw_line(&a, "ev r1"));
+    pkh_cmd_expect(&a, "ok 1 7f", "ioctl h1 ECHO 7f 1");
+    assert_int_equal(pkh_app_exit(&a), 0);
+    assert_int_equal(pkh_host_stop(&h), 0);
+    pkh_host_cleanup(&h);
+}
+
 static void an_oversized_message_is_refused_from_its_header(void **state)
 {
     uint8_t hdr[PNPH_HEADER_SIZE];
@@ -281,6 +369,7 @@ PK_TEST_MAIN(PK_TEST(the_socket_has_mode_0660),
              PK_TEST(an_interface_access_rule_refuses_a_foreign_user),
              PK_TEST(a_read_only_rule_allows_reading_only),
              PK_TEST(malformed_messages_close_only_their_connection),
+             PK_TEST(malformed_revision_2_messages_close_only_their_connection),
              PK_TEST(an_oversized_message_is_refused_from_its_header),
              PK_TEST(another_protocol_version_is_told_the_revision_mismatch),
              PK_TEST(a_connection_cannot_join_another_session))

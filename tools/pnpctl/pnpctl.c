@@ -6,7 +6,8 @@
  * manual.
  *
  * Exit codes: 0 success, 1 the operation failed, 2 usage error, 3 no host, 4 not supported by
- * this host protocol version.
+ * this host's protocol revision, 5 not permitted (the socket refuses this user, or the operation
+ * is reserved to the host's owner).
  */
 #include <pnpkit/fileapi.h>
 
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 enum {
@@ -27,6 +29,7 @@ enum {
     EXIT_USAGE = 2,
     EXIT_NO_HOST = 3,
     EXIT_UNSUPPORTED = 4,
+    EXIT_DENIED = 5,
 };
 
 #define MAX_CLASSES 16
@@ -37,8 +40,13 @@ typedef struct options {
     bool help;
     long count;          /* watch --count; 0: unbounded */
     double timeout;      /* watch --timeout in seconds; 0: none */
+    double interval;     /* watch --interval in seconds (request rates) */
+    bool no_events;      /* watch --no-events: do not open devices for their custom events */
+    bool no_rates;       /* watch --no-rates */
+    bool watch_only;     /* an option only watch takes was given */
     unsigned long out;   /* ioctl --out */
     const char *classes[MAX_CLASSES]; /* graph --class */
+    const char *name;    /* event --name: text carried after the data (NameBufferOffset) */
     int nclasses;
     const char *args[8];
     int nargs;
@@ -167,15 +175,21 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* Writes s as a DOT string (with the quotes). */
-static void dot_string(FILE *f, const char *s)
+/* Writes s escaped for the inside of a DOT string. */
+static void dot_text(FILE *f, const char *s)
 {
-    fputc('"', f);
     for (const char *p = s; *p; p++) {
         if (*p == '"' || *p == '\\')
             fputc('\\', f);
         fputc(*p, f);
     }
+}
+
+/* Writes s as a DOT string (with the quotes). */
+static void dot_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    dot_text(f, s);
     fputc('"', f);
 }
 
@@ -189,6 +203,10 @@ static int hex_digit(char c)
         return c - 'A' + 10;
     return -1;
 }
+
+static WCHAR towlower_ascii(WCHAR c) { return c >= 'A' && c <= 'Z' ? (WCHAR)(c + 32) : c; }
+
+#define MAX_NAME_UNITS 1100
 
 /* "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" (braces optional) to a GUID. */
 static bool parse_guid(const char *s, GUID *g)
@@ -219,6 +237,29 @@ static bool parse_guid(const char *s, GUID *g)
     for (int i = 0; i < 8; i++)
         g->Data4[i] = (UCHAR)(hex_digit(hex[16 + 2 * i]) << 4 | hex_digit(hex[17 + 2 * i]));
     return true;
+}
+
+/* The class GUID of a symbolic link: the {...} that ends its device part. */
+static bool link_class_of(const WCHAR *link, GUID *g)
+{
+    char text[39];
+    size_t end = 0;
+
+    if (!(link[0] == '\\' && (link[1] == '\\' || link[1] == '?') && link[2] == '?' && link[3] == '\\'))
+        return false;
+    link += 4;
+    while (link[end] && link[end] != '\\')
+        end++;
+    if (end < 39)
+        return false;
+    for (size_t i = 0; i < 38; i++) {
+        WCHAR c = link[end - 38 + i];
+        if (c > 0x7f)
+            return false;
+        text[i] = (char)c;
+    }
+    text[38] = 0;
+    return parse_guid(text, g);
 }
 
 static void format_guid(const GUID *g, char *s, size_t cap)
@@ -271,6 +312,7 @@ static const char *cr_name(CONFIGRET cr)
     case CR_ACCESS_DENIED: return "CR_ACCESS_DENIED";
     case CR_NO_SUCH_DEVICE_INTERFACE: return "CR_NO_SUCH_DEVICE_INTERFACE";
     case CR_INVALID_STRUCTURE_SIZE: return "CR_INVALID_STRUCTURE_SIZE";
+    case CR_CALL_NOT_IMPLEMENTED: return "CR_CALL_NOT_IMPLEMENTED";
     default: return "CR_UNKNOWN";
     }
 }
@@ -334,7 +376,10 @@ static bool cr_is_no_host(CONFIGRET cr) { return cr == CR_NO_CM_SERVICES || cr =
 /* Reports a failed CM_* call and returns the exit code it maps to. */
 static int cr_fail(const options *o, const char *what, CONFIGRET cr)
 {
-    int code = cr_is_no_host(cr) ? EXIT_NO_HOST : EXIT_FAILED;
+    int code = cr_is_no_host(cr)                  ? EXIT_NO_HOST
+               : cr == CR_CALL_NOT_IMPLEMENTED    ? EXIT_UNSUPPORTED
+               : cr == CR_ACCESS_DENIED           ? EXIT_DENIED
+                                                  : EXIT_FAILED;
     if (o->json) {
         printf("{\"error\":");
         json_string(stdout, what);
@@ -343,6 +388,11 @@ static int cr_fail(const options *o, const char *what, CONFIGRET cr)
     if (code == EXIT_NO_HOST)
         fprintf(stderr, "pnpctl: %s: cannot reach pnphost (%s); is it running? (PNPKIT_HOST_SOCKET)\n", what,
                 cr_name(cr));
+    else if (code == EXIT_UNSUPPORTED)
+        fprintf(stderr, "pnpctl: %s: not supported by this host's protocol revision (%s)\n", what, cr_name(cr));
+    else if (code == EXIT_DENIED)
+        fprintf(stderr, "pnpctl: %s: not permitted (%s): reserved to root and the host's user, or the socket "
+                        "refuses this user\n", what, cr_name(cr));
     else
         fprintf(stderr, "pnpctl: %s: %s (0x%x)\n", what, cr_name(cr), (unsigned)cr);
     return code;
@@ -450,25 +500,27 @@ static int cmd_tree(const options *o)
     return EXIT_OK;
 }
 
-/* The present interface links of a class (of one device when id is not NULL), as a multi-sz
- * the caller frees. Loops while the list grows between the two calls. */
+/* The present interface links of a class, or of every class when g is NULL (a host of
+ * revision 2: PNPKIT_CM_GET_DEVICE_INTERFACE_LIST_ALL_CLASSES), of one device when id is not
+ * NULL, as a multi-sz the caller frees. Loops while the list grows between the two calls. */
 static CONFIGRET get_links(GUID *g, const char *id, WCHAR **out)
 {
     WCHAR wid[MAX_DEVICE_ID_LEN + 1], *buf = NULL;
+    ULONG flags = CM_GET_DEVICE_INTERFACE_LIST_PRESENT | (g ? 0u : PNPKIT_CM_GET_DEVICE_INTERFACE_LIST_ALL_CLASSES);
     CONFIGRET cr;
 
     if (id && !to_wide(id, wid, ARRAYSIZE(wid)))
         return CR_INVALID_DEVICE_ID;
     for (int tries = 0; tries < 8; tries++) {
         ULONG len = 0;
-        cr = CM_Get_Device_Interface_List_SizeW(&len, g, id ? wid : NULL, CM_GET_DEVICE_INTERFACE_LIST_PRESENT);
+        cr = CM_Get_Device_Interface_List_SizeW(&len, g, id ? wid : NULL, flags);
         if (cr != CR_SUCCESS)
             break;
         free(buf);
         buf = calloc(len + 1, sizeof(WCHAR));
         if (!buf)
             return CR_OUT_OF_MEMORY;
-        cr = CM_Get_Device_Interface_ListW(g, id ? wid : NULL, buf, len, CM_GET_DEVICE_INTERFACE_LIST_PRESENT);
+        cr = CM_Get_Device_Interface_ListW(g, id ? wid : NULL, buf, len, flags);
         if (cr != CR_BUFFER_SMALL)
             break;
     }
@@ -485,18 +537,23 @@ static int cmd_interfaces(const options *o)
     GUID g;
     WCHAR *list;
     char link[4096];
+    bool all = o->nargs == 0;
 
-    if (!parse_guid(o->args[0], &g)) {
+    if (!all && !parse_guid(o->args[0], &g)) {
         usage_error("interfaces: '%s' is not a GUID", o->args[0]);
         return EXIT_USAGE;
     }
-    CONFIGRET cr = get_links(&g, NULL, &list);
+    CONFIGRET cr = get_links(all ? NULL : &g, NULL, &list);
     if (cr != CR_SUCCESS)
-        return cr_fail(o, "list interfaces", cr);
+        return cr_fail(o, all ? "list interfaces of every class (give a GUID with an older host)" : "list interfaces", cr);
     if (o->json) {
         char gt[40];
-        format_guid(&g, gt, sizeof(gt));
-        printf("{\"class\":\"%s\",\"links\":[", gt);
+        if (all) {
+            printf("{\"class\":null,\"links\":[");
+        } else {
+            format_guid(&g, gt, sizeof(gt));
+            printf("{\"class\":\"%s\",\"links\":[", gt);
+        }
     }
     int n = 0;
     for (WCHAR *p = list; *p;) {
@@ -519,63 +576,264 @@ static int cmd_interfaces(const options *o)
     return EXIT_OK;
 }
 
-static int graph_node(const options *o, DEVINST dn, GUID *classes, int nclasses)
-{
+/* ---- graph ----
+ * The device tree, each device's present interfaces, and the applications' open handles, as a
+ * Graphviz DOT digraph (or, with --json, one JSON document with the same facts). Collected
+ * first, then printed, so that a failure half-way prints nothing. */
+
+typedef struct graph_device {
     node_info n;
-    CONFIGRET cr = node_get(dn, &n);
+    int parent;          /* index, -1 for the root */
+    WCHAR *links;        /* multi-sz (NULL: none) */
+} graph_device;
+
+typedef struct graph {
+    graph_device *devs;
+    int ndevs, cap;
+    PNPKIT_HOST_HANDLE_INFO *handles;
+    ULONG nhandles;
+    bool handles_known;  /* false with a host of revision 1 */
+} graph;
+
+static CONFIGRET graph_collect(graph *g, DEVINST dn, int parent)
+{
+    if (g->ndevs == g->cap) {
+        int cap = g->cap ? g->cap * 2 : 16;
+        graph_device *t = realloc(g->devs, (size_t)cap * sizeof(*t));
+        if (!t)
+            return CR_OUT_OF_MEMORY;
+        g->devs = t;
+        g->cap = cap;
+    }
+    int self = g->ndevs++;
+    memset(&g->devs[self], 0, sizeof(g->devs[self]));
+    g->devs[self].parent = parent;
+    CONFIGRET cr = node_get(dn, &g->devs[self].n);
     if (cr != CR_SUCCESS)
-        return cr_fail(o, "walk the tree", cr);
-    printf("  ");
-    dot_string(stdout, n.id);
-    printf(" [shape=box%s];\n", n.problem ? ",style=dashed" : (n.status & DN_STARTED) ? "" : ",color=gray");
-    for (int c = 0; c < nclasses; c++) {
-        WCHAR *list;
-        char link[4096];
-        cr = get_links(&classes[c], n.id, &list);
-        if (cr == CR_NO_SUCH_DEVNODE || cr == CR_INVALID_DEVICE_ID)
-            continue;
+        return cr;
+    DEVINST child;
+    cr = CM_Get_Child(&child, dn, 0);
+    while (cr == CR_SUCCESS) {
+        cr = graph_collect(g, child, self);
         if (cr != CR_SUCCESS)
-            return cr_fail(o, "list interfaces", cr);
-        for (WCHAR *p = list; *p;) {
+            return cr;
+        cr = CM_Get_Sibling(&child, child, 0);
+    }
+    return cr == CR_NO_SUCH_DEVNODE ? CR_SUCCESS : cr;
+}
+
+/* Appends list b to multi-sz *a (either may be NULL); frees b. */
+static void links_append(WCHAR **a, WCHAR *b)
+{
+    size_t na = 0, nb = 0;
+    if (!b || !*b) {
+        free(b);
+        return;
+    }
+    if (!*a) {
+        *a = b;
+        return;
+    }
+    while ((*a)[na] || (*a)[na + 1])
+        na++;
+    na++; /* the last string's NUL */
+    while (b[nb] || b[nb + 1])
+        nb++;
+    nb += 2;
+    WCHAR *t = realloc(*a, (na + nb) * sizeof(WCHAR));
+    if (t) {
+        memcpy(t + na, b, nb * sizeof(WCHAR));
+        *a = t;
+    }
+    free(b);
+}
+
+static void graph_free(graph *g)
+{
+    for (int i = 0; i < g->ndevs; i++)
+        free(g->devs[i].links);
+    free(g->devs);
+    free(g->handles);
+}
+
+/* The link (of those drawn) that a handle's name opened: the name itself, or the link it starts
+ * with followed by \ and more. NULL when none is drawn. */
+static const WCHAR *graph_link_of(const graph *g, const WCHAR *name)
+{
+    for (int i = 0; i < g->ndevs; i++)
+        for (const WCHAR *p = g->devs[i].links; p && *p;) {
+            size_t n = 0;
+            while (p[n])
+                n++;
+            bool match = true;
+            for (size_t k = 0; k < n && match; k++)
+                match = name[k] && towlower_ascii(name[k]) == towlower_ascii(p[k]);
+            if (match && (name[n] == 0 || name[n] == '\\'))
+                return p;
+            p += n + 1;
+        }
+    return NULL;
+}
+
+/* The program name of a process on this machine (/proc/PID/comm), or "?". */
+static void process_name(ULONG pid, char *out, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%lu/comm", (unsigned long)pid);
+    FILE *f = fopen(path, "re");
+    snprintf(out, cap, "?");
+    if (!f)
+        return;
+    if (fgets(out, (int)cap, f)) {
+        size_t n = strlen(out);
+        if (n && out[n - 1] == '\n')
+            out[n - 1] = 0;
+    }
+    fclose(f);
+}
+
+static void access_text(ULONG access, char *out)
+{
+    out[0] = (access & PNPKIT_HOST_HANDLE_READ) ? 'r' : '-';
+    out[1] = (access & PNPKIT_HOST_HANDLE_WRITE) ? 'w' : '-';
+    out[2] = 0;
+}
+
+static void graph_print_dot(const graph *g)
+{
+    char link[4096], acc[3];
+
+    printf("digraph pnp {\n  rankdir=LR;\n");
+    for (int i = 0; i < g->ndevs; i++) {
+        const graph_device *d = &g->devs[i];
+        printf("  ");
+        dot_string(stdout, d->n.id);
+        printf(" [shape=box%s];\n", d->n.problem ? ",style=dashed" : (d->n.status & DN_STARTED) ? "" : ",color=gray");
+        if (d->parent >= 0) {
+            printf("  ");
+            dot_string(stdout, g->devs[d->parent].n.id);
+            printf(" -> ");
+            dot_string(stdout, d->n.id);
+            printf(";\n");
+        }
+        for (const WCHAR *p = d->links; p && *p;) {
             size_t len = 0;
             while (p[len])
                 len++;
-            to_utf8(p, len, link, sizeof(link));
+            to_utf8(p, len + 1, link, sizeof(link));
             printf("  ");
             dot_string(stdout, link);
             printf(" [shape=ellipse];\n  ");
-            dot_string(stdout, n.id);
+            dot_string(stdout, d->n.id);
             printf(" -> ");
             dot_string(stdout, link);
             printf(" [style=dotted];\n");
             p += len + 1;
         }
-        free(list);
     }
-    DEVINST child;
-    cr = CM_Get_Child(&child, dn, 0);
-    while (cr == CR_SUCCESS) {
-        node_info cn;
-        if (node_get(child, &cn) == CR_SUCCESS) {
+    /* Open handles: process -> handle -> the interface it opened. */
+    for (ULONG i = 0; i < g->nhandles; i++) {
+        const PNPKIT_HOST_HANDLE_INFO *h = &g->handles[i];
+        char pnode[96], hnode[96], pname[64];
+        bool first = true;
+        for (ULONG k = 0; k < i && first; k++)
+            first = g->handles[k].ProcessId != h->ProcessId;
+        snprintf(pnode, sizeof(pnode), "pid %lu", (unsigned long)h->ProcessId);
+        snprintf(hnode, sizeof(hnode), "handle %lu:0x%016llx", (unsigned long)h->ProcessId,
+                 (unsigned long long)h->Handle);
+        if (first) {
+            process_name(h->ProcessId, pname, sizeof(pname));
             printf("  ");
-            dot_string(stdout, n.id);
-            printf(" -> ");
-            dot_string(stdout, cn.id);
-            printf(";\n");
+            dot_string(stdout, pnode);
+            printf(" [shape=component,label=\"");
+            dot_text(stdout, pname);
+            printf("\\npid %lu\"];\n", (unsigned long)h->ProcessId); /* \n: a line break in a DOT label */
         }
-        int rc = graph_node(o, child, classes, nclasses);
-        if (rc != EXIT_OK)
-            return rc;
-        cr = CM_Get_Sibling(&child, child, 0);
+        access_text(h->Access, acc);
+        printf("  ");
+        dot_string(stdout, hnode);
+        printf(" [shape=note,label=\"handle 0x%llx\\n%s, %llu requests, %lu in flight\"];\n  ",
+               (unsigned long long)h->Handle, acc, (unsigned long long)h->Requests, (unsigned long)h->InFlight);
+        dot_string(stdout, pnode);
+        printf(" -> ");
+        dot_string(stdout, hnode);
+        printf(";\n");
+        const WCHAR *target = graph_link_of(g, h->Name);
+        to_utf8(target ? target : h->Name, target ? MAX_NAME_UNITS : ARRAYSIZE(h->Name), link, sizeof(link));
+        if (!target) { /* an interface not drawn (its class was not asked for, or it went away) */
+            printf("  ");
+            dot_string(stdout, link);
+            printf(" [shape=ellipse,style=dashed];\n");
+        }
+        printf("  ");
+        dot_string(stdout, hnode);
+        printf(" -> ");
+        dot_string(stdout, link);
+        printf(" [style=bold];\n");
     }
-    return cr == CR_NO_SUCH_DEVNODE ? EXIT_OK : cr_fail(o, "walk the tree", cr);
+    printf("}\n");
+}
+
+static void graph_print_json(const graph *g)
+{
+    char link[4096], pname[64], acc[3];
+
+    printf("{\"devices\":[");
+    for (int i = 0; i < g->ndevs; i++) {
+        const graph_device *d = &g->devs[i];
+        printf("%s{\"id\":", i ? "," : "");
+        json_string(stdout, d->n.id);
+        printf(",\"parent\":");
+        if (d->parent >= 0)
+            json_string(stdout, g->devs[d->parent].n.id);
+        else
+            printf("null");
+        printf(",\"status\":%lu,\"problem\":%lu,\"interfaces\":[", (unsigned long)d->n.status,
+               (unsigned long)d->n.problem);
+        int n = 0;
+        for (const WCHAR *p = d->links; p && *p;) {
+            size_t len = 0;
+            while (p[len])
+                len++;
+            to_utf8(p, len + 1, link, sizeof(link));
+            printf("%s", n++ ? "," : "");
+            json_string(stdout, link);
+            p += len + 1;
+        }
+        printf("]}");
+    }
+    printf("],\"handles\":");
+    if (!g->handles_known) {
+        printf("null}\n");
+        return;
+    }
+    printf("[");
+    for (ULONG i = 0; i < g->nhandles; i++) {
+        const PNPKIT_HOST_HANDLE_INFO *h = &g->handles[i];
+        process_name(h->ProcessId, pname, sizeof(pname));
+        to_utf8(h->Name, ARRAYSIZE(h->Name), link, sizeof(link));
+        access_text(h->Access, acc);
+        printf("%s{\"pid\":%lu,\"process\":", i ? "," : "", (unsigned long)h->ProcessId);
+        json_string(stdout, pname);
+        printf(",\"uid\":%lu,\"handle\":\"0x%016llx\",\"name\":", (unsigned long)h->UserId,
+               (unsigned long long)h->Handle);
+        json_string(stdout, link);
+        printf(",\"access\":\"%s\",\"requests\":%llu,\"in_flight\":%lu,\"bytes_to_device\":%llu,"
+               "\"bytes_from_device\":%llu}",
+               acc, (unsigned long long)h->Requests, (unsigned long)h->InFlight,
+               (unsigned long long)h->BytesToDevice, (unsigned long long)h->BytesFromDevice);
+    }
+    printf("]}\n");
 }
 
 static int cmd_graph(const options *o)
 {
     GUID classes[MAX_CLASSES];
     DEVINST root;
+    graph g;
+    int rc = EXIT_OK;
 
+    memset(&g, 0, sizeof(g));
     for (int i = 0; i < o->nclasses; i++) {
         if (!parse_guid(o->classes[i], &classes[i])) {
             usage_error("graph: '%s' is not a GUID", o->classes[i]);
@@ -585,9 +843,52 @@ static int cmd_graph(const options *o)
     CONFIGRET cr = CM_Locate_DevNodeW(&root, NULL, CM_LOCATE_DEVNODE_NORMAL);
     if (cr != CR_SUCCESS)
         return cr_fail(o, "locate the root", cr);
-    printf("digraph pnp {\n  rankdir=LR;\n");
-    int rc = graph_node(o, root, classes, o->nclasses);
-    printf("}\n");
+    cr = graph_collect(&g, root, -1);
+    if (cr != CR_SUCCESS) {
+        rc = cr_fail(o, "walk the tree", cr);
+        goto out;
+    }
+    /* Interfaces: of the classes asked for, else of every class (a host of revision 1 cannot
+     * list every class: then none are drawn). */
+    for (int i = 0; i < g.ndevs; i++) {
+        for (int c = 0; c < (o->nclasses ? o->nclasses : 1); c++) {
+            WCHAR *list = NULL;
+            cr = get_links(o->nclasses ? &classes[c] : NULL, g.devs[i].n.id, &list);
+            if (cr == CR_SUCCESS)
+                links_append(&g.devs[i].links, list);
+            else if (cr != CR_NO_SUCH_DEVNODE && cr != CR_INVALID_DEVICE_ID && cr != CR_CALL_NOT_IMPLEMENTED) {
+                rc = cr_fail(o, "list interfaces", cr);
+                goto out;
+            }
+        }
+    }
+    /* Open handles (a host of revision 2). */
+    for (;;) {
+        ULONG n = 0;
+        cr = PnpkitHostGetHandles(g.handles, (ULONG)g.nhandles, &n, NULL);
+        if (cr != CR_BUFFER_SMALL) {
+            g.nhandles = cr == CR_SUCCESS ? n : 0;
+            break;
+        }
+        PNPKIT_HOST_HANDLE_INFO *t = realloc(g.handles, (size_t)(n + 8) * sizeof(*t));
+        if (!t) {
+            cr = CR_OUT_OF_MEMORY;
+            break;
+        }
+        g.handles = t;
+        g.nhandles = n + 8;
+    }
+    if (cr != CR_SUCCESS && cr != CR_CALL_NOT_IMPLEMENTED) {
+        rc = cr_fail(o, "list open handles", cr);
+        goto out;
+    }
+    g.handles_known = cr == CR_SUCCESS;
+    if (o->json)
+        graph_print_json(&g);
+    else
+        graph_print_dot(&g);
+out:
+    graph_free(&g);
     return rc;
 }
 
@@ -746,13 +1047,98 @@ free_buffers:
     return rc;
 }
 
-/* ---- watch ---- */
+/* ---- watch ----
+ *
+ * Three sources, one line each on stdout:
+ *   - interface arrivals and removals: a DEVICEINTERFACE registration (one class, or all);
+ *   - custom events of devices: as on Windows an application hears a device's custom events
+ *     only through a DEVICEHANDLE registration on a handle it opened, so watch opens, for each
+ *     device with a present interface (of the class, when one is given), one of its interfaces
+ *     with no access (CreateFileW, dwDesiredAccess 0) and registers on that handle. Like a
+ *     well-behaved Windows application it closes the handle when asked for a query-remove
+ *     (never vetoes), opens it again when the removal is cancelled, and lets the device go on
+ *     remove-complete. The callbacks only close handles and mark devices; opening, registering
+ *     and unregistering happen on the main thread between waits (CM_Unregister_Notification
+ *     cannot run in its own callback);
+ *   - request rates: every --interval seconds the host's per-handle counters
+ *     (PnpkitHostGetHandles), and for each handle that completed requests since the last sample
+ *     its requests/s and bytes/s.
+ * w->lock serialises output lines and guards the event count and the device table.
+ */
+
+#define MAX_WATCHED 256
+#define PREVIEW_BYTES 32
+
+enum { DEV_WANT_OPEN, DEV_OPEN, DEV_QUERIED, DEV_GONE, DEV_FAILED };
+
+typedef struct watched_device {
+    char id[MAX_DEVICE_ID_LEN * 3 + 1]; /* instance id, from the link's device part */
+    WCHAR link[1100];                   /* the interface watch opens */
+    HANDLE h;                           /* NULL while closed (lock) */
+    HCMNOTIFICATION reg;                /* main thread */
+    int state;                          /* DEV_* (lock) */
+} watched_device;
+
+typedef struct handle_sample {
+    ULONG pid;
+    ULONGLONG handle, requests, bytes;
+} handle_sample;
 
 typedef struct watch_state {
-    pthread_mutex_t lock; /* serialises output lines and guards events */
+    pthread_mutex_t lock;
     long events;
     bool json;
+    bool all;
+    GUID class_guid;
+    watched_device *devs[MAX_WATCHED];
+    int ndevs;
 } watch_state;
+
+/* The instance id of a link ("\\?\SWD#PKHOST#dev1#{...}\ref" -> "SWD\PKHOST\dev1") in UTF-8;
+ * false for text that is not a link. */
+static bool link_device_id(const WCHAR *link, char *id, size_t cap)
+{
+    WCHAR w[MAX_DEVICE_ID_LEN + 1];
+    size_t n = 0, end = 0;
+
+    if (!(link[0] == '\\' && (link[1] == '\\' || link[1] == '?') && link[2] == '?' && link[3] == '\\'))
+        return false;
+    link += 4;
+    while (link[end] && link[end] != '\\')
+        end++;
+    if (end < 40 || link[end - 39] != '#' || link[end - 38] != '{')
+        return false;
+    for (; n < end - 39 && n < MAX_DEVICE_ID_LEN; n++)
+        w[n] = link[n] == '#' ? '\\' : link[n];
+    w[n] = 0;
+    to_utf8(w, n + 1, id, cap);
+    return n > 0;
+}
+
+/* The device entry for link's device (lock held); adds one (DEV_WANT_OPEN) when asked. */
+static watched_device *watch_device_locked(watch_state *w, const WCHAR *link, bool add)
+{
+    char id[MAX_DEVICE_ID_LEN * 3 + 1];
+    size_t n = 0;
+
+    if (!link_device_id(link, id, sizeof(id)))
+        return NULL;
+    for (int i = 0; i < w->ndevs; i++)
+        if (!strcasecmp(w->devs[i]->id, id))
+            return w->devs[i];
+    while (link[n])
+        n++;
+    if (!add || w->ndevs == MAX_WATCHED || n >= ARRAYSIZE(w->devs[0]->link))
+        return NULL;
+    watched_device *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    strcpy(d->id, id);
+    memcpy(d->link, link, (n + 1) * sizeof(WCHAR));
+    d->state = DEV_WANT_OPEN;
+    w->devs[w->ndevs++] = d;
+    return d;
+}
 
 static DWORD on_interface_event(HCMNOTIFICATION h, PVOID ctx, CM_NOTIFY_ACTION action, PCM_NOTIFY_EVENT_DATA data,
                                 DWORD size)
@@ -778,8 +1164,257 @@ static DWORD on_interface_event(HCMNOTIFICATION h, PVOID ctx, CM_NOTIFY_ACTION a
     }
     fflush(stdout);
     w->events++;
+    /* The device table: a new device is opened on the main thread; the removal of the very
+     * interface watch holds open lets the device go (its remove-complete may come first). */
+    if (max > 0 && data->u.DeviceInterface.SymbolicLink[max - 1] == 0) {
+        const WCHAR *wl = data->u.DeviceInterface.SymbolicLink;
+        watched_device *d = watch_device_locked(w, wl, action == CM_NOTIFY_ACTION_DEVICEINTERFACEARRIVAL);
+        /* An arrival of a device watch had let go of (or never heard remove-complete for, after
+         * closing its handle on the query) means it is back: open it again. */
+        if (d && action == CM_NOTIFY_ACTION_DEVICEINTERFACEARRIVAL &&
+            (d->state == DEV_GONE || d->state == DEV_FAILED || d->state == DEV_QUERIED)) {
+            size_t n = 0;
+            while (wl[n] && n + 1 < ARRAYSIZE(d->link))
+                n++;
+            memcpy(d->link, wl, n * sizeof(WCHAR));
+            d->link[n] = 0;
+            d->state = DEV_WANT_OPEN;
+        }
+    }
     pthread_mutex_unlock(&w->lock);
     return ERROR_SUCCESS;
+}
+
+static watch_state *the_watch;
+
+static DWORD on_device_event(HCMNOTIFICATION h, PVOID ctx, CM_NOTIFY_ACTION action, PCM_NOTIFY_EVENT_DATA data,
+                             DWORD size)
+{
+    watched_device *d = ctx;
+    watch_state *w = the_watch;
+    HANDLE to_close = NULL;
+    (void)h;
+
+    pthread_mutex_lock(&w->lock);
+    switch (action) {
+    case CM_NOTIFY_ACTION_DEVICECUSTOMEVENT: {
+        char gt[40];
+        DWORD header = (DWORD)offsetof(CM_NOTIFY_EVENT_DATA, u.DeviceHandle.Data);
+        DWORD len = data->u.DeviceHandle.DataSize;
+        if (size < header || len > size - header)
+            break;
+        format_guid(&data->u.DeviceHandle.EventGuid, gt, sizeof(gt));
+        DWORD shown = len > PREVIEW_BYTES ? PREVIEW_BYTES : len;
+        char name[1024] = "";
+        LONG no = data->u.DeviceHandle.NameOffset;
+        if (no >= 0 && (DWORD)no < len) {
+            WCHAR wname[512];
+            size_t k = 0;
+            for (DWORD i = (DWORD)no; i + 1 < len && k + 1 < ARRAYSIZE(wname); i += 2) {
+                wname[k] = (WCHAR)(data->u.DeviceHandle.Data[i] | data->u.DeviceHandle.Data[i + 1] << 8);
+                if (!wname[k])
+                    break;
+                k++;
+            }
+            wname[k] = 0;
+            to_utf8(wname, k + 1, name, sizeof(name));
+        }
+        if (w->json) {
+            printf("{\"event\":\"custom\",\"device\":");
+            json_string(stdout, d->id);
+            printf(",\"guid\":\"%s\",\"bytes\":%lu,\"data\":\"", gt, (unsigned long)len);
+            print_hex(data->u.DeviceHandle.Data, shown);
+            printf("\",\"truncated\":%s", shown < len ? "true" : "false");
+            if (no >= 0) {
+                printf(",\"name\":");
+                json_string(stdout, name);
+            }
+            printf("}\n");
+        } else {
+            printf("event %s %s %lu ", d->id, gt, (unsigned long)len);
+            print_hex(data->u.DeviceHandle.Data, shown);
+            printf("%s", shown < len ? "..." : len ? "" : "-");
+            if (no >= 0)
+                printf(" name=%s", name);
+            printf("\n");
+        }
+        fflush(stdout);
+        w->events++;
+        break;
+    }
+    case CM_NOTIFY_ACTION_DEVICEQUERYREMOVE:
+        /* Let the device go: close (never veto); reopened if the removal is cancelled. */
+        to_close = d->h;
+        d->h = NULL;
+        d->state = DEV_QUERIED;
+        break;
+    case CM_NOTIFY_ACTION_DEVICEQUERYREMOVEFAILED:
+        if (d->state == DEV_QUERIED)
+            d->state = DEV_WANT_OPEN;
+        break;
+    case CM_NOTIFY_ACTION_DEVICEREMOVEPENDING:
+    case CM_NOTIFY_ACTION_DEVICEREMOVECOMPLETE:
+        to_close = d->h;
+        d->h = NULL;
+        d->state = DEV_GONE;
+        break;
+    default:
+        break;
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (to_close)
+        CloseHandle(to_close);
+    return ERROR_SUCCESS;
+}
+
+/* Main thread: opens what is to be opened, forgets what went. */
+static void watch_devices_step(watch_state *w)
+{
+    for (int i = 0; i < MAX_WATCHED; i++) {
+        watched_device *d;
+        int state;
+        HCMNOTIFICATION old;
+        pthread_mutex_lock(&w->lock);
+        if (i >= w->ndevs) {
+            pthread_mutex_unlock(&w->lock);
+            break;
+        }
+        d = w->devs[i];
+        state = d->state;
+        old = (state == DEV_WANT_OPEN || state == DEV_GONE) ? d->reg : NULL;
+        if (old)
+            d->reg = NULL;
+        pthread_mutex_unlock(&w->lock);
+        if (old)
+            CM_Unregister_Notification(old); /* waits for its running callback */
+        if (state == DEV_GONE) {
+            pthread_mutex_lock(&w->lock);
+            HANDLE h = d->h;
+            if (d->state == DEV_GONE) {
+                w->devs[i] = w->devs[--w->ndevs];
+                i--;
+            } else {
+                d = NULL; /* it arrived again meanwhile: next step */
+                h = NULL;
+            }
+            pthread_mutex_unlock(&w->lock);
+            if (h)
+                CloseHandle(h);
+            free(d);
+            continue;
+        }
+        if (state != DEV_WANT_OPEN)
+            continue;
+        HANDLE h = CreateFileW(d->link, 0, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
+        if (h == INVALID_HANDLE_VALUE) {
+            pthread_mutex_lock(&w->lock);
+            if (d->state == DEV_WANT_OPEN)
+                d->state = DEV_FAILED; /* until its next arrival */
+            pthread_mutex_unlock(&w->lock);
+            continue;
+        }
+        pthread_mutex_lock(&w->lock);
+        d->h = h;
+        d->state = DEV_OPEN;
+        pthread_mutex_unlock(&w->lock);
+        CM_NOTIFY_FILTER f;
+        memset(&f, 0, sizeof(f));
+        f.cbSize = sizeof(f);
+        f.FilterType = CM_NOTIFY_FILTER_TYPE_DEVICEHANDLE;
+        f.u.DeviceHandle.hTarget = h;
+        HCMNOTIFICATION reg;
+        if (CM_Register_Notification(&f, d, on_device_event, &reg) == CR_SUCCESS) {
+            pthread_mutex_lock(&w->lock);
+            d->reg = reg;
+            pthread_mutex_unlock(&w->lock);
+        } else {
+            pthread_mutex_lock(&w->lock);
+            h = d->h;
+            d->h = NULL;
+            d->state = DEV_FAILED;
+            pthread_mutex_unlock(&w->lock);
+            if (h)
+                CloseHandle(h);
+        }
+    }
+}
+
+static void watch_devices_end(watch_state *w)
+{
+    for (int i = 0; i < w->ndevs; i++) {
+        watched_device *d = w->devs[i];
+        if (d->reg)
+            CM_Unregister_Notification(d->reg);
+        if (d->h)
+            CloseHandle(d->h);
+        free(d);
+    }
+    w->ndevs = 0;
+}
+
+/* Samples the host's handle counters and prints the rate of each handle that did something
+ * since the previous sample. Returns false when the host cannot tell (an older revision). */
+static bool watch_rates(watch_state *w, handle_sample **prev, ULONG *nprev, double seconds)
+{
+    static PNPKIT_HOST_HANDLE_INFO *info;
+    static ULONG cap;
+    ULONG n = 0;
+    CONFIGRET cr;
+
+    for (;;) {
+        cr = PnpkitHostGetHandles(info, cap, &n, NULL);
+        if (cr != CR_BUFFER_SMALL)
+            break;
+        PNPKIT_HOST_HANDLE_INFO *t = realloc(info, (size_t)(n + 16) * sizeof(*t));
+        if (!t)
+            return true;
+        info = t;
+        cap = n + 16;
+    }
+    if (cr == CR_CALL_NOT_IMPLEMENTED)
+        return false;
+    if (cr != CR_SUCCESS)
+        return true;
+    handle_sample *now = calloc(n ? n : 1, sizeof(*now));
+    if (!now)
+        return true;
+    for (ULONG i = 0; i < n; i++) {
+        now[i].pid = info[i].ProcessId;
+        now[i].handle = info[i].Handle;
+        now[i].requests = info[i].Requests;
+        now[i].bytes = info[i].BytesToDevice + info[i].BytesFromDevice;
+        if (!*prev || seconds <= 0)
+            continue;
+        GUID g;
+        if (!w->all && (!link_class_of(info[i].Name, &g) || !IsEqualGUID(&g, &w->class_guid)))
+            continue;
+        for (ULONG k = 0; k < *nprev; k++) {
+            handle_sample *p = &(*prev)[k];
+            if (p->pid != now[i].pid || p->handle != now[i].handle || p->requests == now[i].requests)
+                continue;
+            double rate = (double)(now[i].requests - p->requests) / seconds;
+            double bps = (double)(now[i].bytes - p->bytes) / seconds;
+            char link[4096];
+            to_utf8(info[i].Name, ARRAYSIZE(info[i].Name), link, sizeof(link));
+            pthread_mutex_lock(&w->lock);
+            if (w->json) {
+                printf("{\"event\":\"rate\",\"pid\":%lu,\"handle\":\"0x%016llx\",\"link\":", (unsigned long)now[i].pid,
+                       (unsigned long long)now[i].handle);
+                json_string(stdout, link);
+                printf(",\"requests_per_s\":%.1f,\"bytes_per_s\":%.0f,\"requests\":%llu,\"in_flight\":%lu}\n", rate,
+                       bps, (unsigned long long)now[i].requests, (unsigned long)info[i].InFlight);
+            } else {
+                printf("rate pid %lu handle 0x%016llx %.1f req/s %.0f B/s %s\n", (unsigned long)now[i].pid,
+                       (unsigned long long)now[i].handle, rate, bps, link);
+            }
+            fflush(stdout);
+            pthread_mutex_unlock(&w->lock);
+        }
+    }
+    free(*prev);
+    *prev = now;
+    *nprev = n;
+    return true;
 }
 
 static int cmd_watch(const options *o)
@@ -788,7 +1423,10 @@ static int cmd_watch(const options *o)
     CM_NOTIFY_FILTER f;
     HCMNOTIFICATION reg;
     sigset_t stop;
-    struct timespec start, now, tick = { 0, 100 * 1000 * 1000 };
+    struct timespec start, now, last_sample, tick = { 0, 100 * 1000 * 1000 };
+    handle_sample *samples = NULL;
+    ULONG nsamples = 0;
+    bool rates = !o->no_rates;
     int rc = EXIT_OK;
 
     memset(&f, 0, sizeof(f));
@@ -799,10 +1437,13 @@ static int cmd_watch(const options *o)
             usage_error("watch: '%s' is not a GUID", o->args[0]);
             return EXIT_USAGE;
         }
+        w.class_guid = f.u.DeviceInterface.ClassGuid;
     } else {
         f.Flags = CM_NOTIFY_FILTER_FLAG_ALL_INTERFACE_CLASSES;
+        w.all = true;
     }
     w.json = o->json;
+    the_watch = &w;
     /* Blocked before the library starts its threads, so that they inherit the mask and only
      * this thread takes Ctrl-C (through sigtimedwait). */
     sigemptyset(&stop);
@@ -812,9 +1453,30 @@ static int cmd_watch(const options *o)
     CONFIGRET cr = CM_Register_Notification(&f, &w, on_interface_event, &reg);
     if (cr != CR_SUCCESS)
         return cr_fail(o, "register for notifications", cr);
+    if (!o->no_events) {
+        /* The devices present now (arrivals add the later ones). */
+        WCHAR *list = NULL;
+        cr = get_links(w.all ? NULL : &w.class_guid, NULL, &list);
+        if (cr == CR_SUCCESS) {
+            pthread_mutex_lock(&w.lock);
+            for (WCHAR *p = list; *p;) {
+                size_t len = 0;
+                while (p[len])
+                    len++;
+                watch_device_locked(&w, p, true);
+                p += len + 1;
+            }
+            pthread_mutex_unlock(&w.lock);
+            free(list);
+        }
+        watch_devices_step(&w);
+    }
+    if (rates && !watch_rates(&w, &samples, &nsamples, 0))
+        rates = false; /* a host of revision 1 keeps no counters */
     if (!o->json)
         fprintf(stderr, "pnpctl: watching %s\n", o->nargs > 0 ? o->args[0] : "every interface class");
     clock_gettime(CLOCK_MONOTONIC, &start);
+    last_sample = start;
     for (;;) {
         pthread_mutex_lock(&w.lock);
         long n = w.events;
@@ -823,7 +1485,14 @@ static int cmd_watch(const options *o)
             break;
         if (sigtimedwait(&stop, NULL, &tick) > 0)
             break;
+        if (!o->no_events)
+            watch_devices_step(&w);
         clock_gettime(CLOCK_MONOTONIC, &now);
+        double since = (double)(now.tv_sec - last_sample.tv_sec) + (double)(now.tv_nsec - last_sample.tv_nsec) / 1e9;
+        if (rates && since >= o->interval) {
+            watch_rates(&w, &samples, &nsamples, since);
+            last_sample = now;
+        }
         double elapsed = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
         if (o->timeout > 0 && elapsed >= o->timeout) {
             /* A timeout before the asked-for count is a failure; without --count it is the end. */
@@ -833,28 +1502,98 @@ static int cmd_watch(const options *o)
         }
     }
     CM_Unregister_Notification(reg);
+    watch_devices_end(&w);
+    free(samples);
     return rc;
 }
 
-/* ---- what this host protocol cannot do ---- */
+/* ---- surprise-remove, event ---- */
 
-static int unsupported(const options *o, const char *what)
+static int cmd_surprise_remove(const options *o)
 {
-    if (o->json)
-        printf("{\"error\":\"%s\",\"result\":\"not supported\"}\n", what);
-    fprintf(stderr, "pnpctl: %s: not supported by this host protocol version\n", what);
-    return EXIT_UNSUPPORTED;
+    DEVINST dn;
+    int rc = locate(o, o->args[0], &dn);
+    if (rc != EXIT_OK)
+        return rc;
+    CONFIGRET cr = PnpkitHostSurpriseRemove(dn);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "surprise-remove", cr);
+    return done(o, "surprise-removed", o->args[0]);
 }
 
-static int cmd_surprise_remove(const options *o) { return unsupported(o, "surprise-remove"); }
 static int cmd_event(const options *o)
 {
     GUID g;
+    DEVINST dn;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    char gt[40];
+
     if (!parse_guid(o->args[1], &g)) {
         usage_error("event: '%s' is not a GUID", o->args[1]);
         return EXIT_USAGE;
     }
-    return unsupported(o, "event");
+    if (o->nargs > 2 && !parse_hex(o->args[2], &data, &len)) {
+        usage_error("event: '%s' is not hex bytes", o->args[2]);
+        return EXIT_USAGE;
+    }
+    if (len > PNPKIT_HOST_MAX_EVENT_DATA) {
+        free(data);
+        usage_error("event: at most %u bytes of data", PNPKIT_HOST_MAX_EVENT_DATA);
+        return EXIT_USAGE;
+    }
+    int rc = locate(o, o->args[0], &dn);
+    if (rc != EXIT_OK) {
+        free(data);
+        return rc;
+    }
+    /* Without --name: binary data only, NameBufferOffset -1, as IoReportTargetDeviceChangeAsynchronous
+     * callers without text pass. With it: the text follows the data (at an even offset) as
+     * NUL-terminated UTF-16, and NameBufferOffset says where. */
+    LONG name_offset = -1;
+    if (o->name) {
+        WCHAR wname[512];
+        size_t wn = 0;
+        if (!to_wide(o->name, wname, ARRAYSIZE(wname))) {
+            free(data);
+            usage_error("event: --name: not UTF-8, or longer than %zu characters", ARRAYSIZE(wname) - 1);
+            return EXIT_USAGE;
+        }
+        while (wname[wn])
+            wn++;
+        size_t off = (len + 1) & ~(size_t)1, total = off + (wn + 1) * 2;
+        if (total > PNPKIT_HOST_MAX_EVENT_DATA) {
+            free(data);
+            usage_error("event: at most %u bytes of data and name", PNPKIT_HOST_MAX_EVENT_DATA);
+            return EXIT_USAGE;
+        }
+        unsigned char *t = realloc(data, total);
+        if (!t) {
+            free(data);
+            return EXIT_FAILED;
+        }
+        data = t;
+        memset(data + len, 0, total - len);
+        for (size_t i = 0; i < wn; i++) {
+            data[off + 2 * i] = (unsigned char)wname[i];
+            data[off + 2 * i + 1] = (unsigned char)(wname[i] >> 8);
+        }
+        name_offset = (LONG)off;
+        len = total;
+    }
+    CONFIGRET cr = PnpkitHostReportCustomEvent(dn, &g, name_offset, data, (ULONG)len);
+    free(data);
+    if (cr != CR_SUCCESS)
+        return cr_fail(o, "event", cr);
+    format_guid(&g, gt, sizeof(gt));
+    if (o->json) {
+        printf("{\"device\":");
+        json_string(stdout, o->args[0]);
+        printf(",\"result\":\"delivered\",\"event\":\"%s\",\"bytes\":%zu}\n", gt, len);
+    } else {
+        printf("%s: event %s delivered (%zu bytes)\n", o->args[0], gt, len);
+    }
+    return EXIT_OK;
 }
 
 /* ---- Command line ---- */
@@ -863,14 +1602,23 @@ static const command commands[] = {
     { "tree", cmd_tree, 0, 0, "pnpctl [--json] tree",
       "Prints the device tree from the root: each device's instance id, its DN_* status flags and\n"
       "its problem code when it has one." },
-    { "interfaces", cmd_interfaces, 1, 1, "pnpctl [--json] interfaces GUID",
-      "Lists the present interface links of the class GUID ({xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}).\n"
-      "The GUID is required: the cfgmgr32 API lists interfaces by class and cannot enumerate\n"
-      "the classes a host knows." },
-    { "watch", cmd_watch, 0, 1, "pnpctl [--json] watch [GUID] [--count N] [--timeout SECONDS]",
-      "Prints interface arrivals and removals as they happen, one line each (\"arrival|removal\n"
-      "CLASS LINK\"), for the class GUID or every class. Ends on Ctrl-C, after N events (exit 0),\n"
-      "or after the timeout (exit 0 without --count, 1 when fewer than N events came)." },
+    { "interfaces", cmd_interfaces, 0, 1, "pnpctl [--json] interfaces [GUID]",
+      "Lists the present interface links of the class GUID ({xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx},\n"
+      "braces optional), one per line, or of every class without GUID (a host of protocol\n"
+      "revision 2: PNPKIT_CM_GET_DEVICE_INTERFACE_LIST_ALL_CLASSES; an older host needs the GUID,\n"
+      "exit 4). Disabled interfaces are not listed." },
+    { "watch", cmd_watch, 0, 1,
+      "pnpctl [--json] watch [GUID] [--count N] [--timeout SECONDS] [--interval SECONDS] [--no-events] [--no-rates]",
+      "Prints what happens to the interfaces of the class GUID, or of every class, one line each:\n"
+      "  arrival CLASS LINK / removal CLASS LINK      interface arrivals and removals\n"
+      "  event DEVICE GUID LENGTH HEX                 a custom event of a device (first 32 bytes)\n"
+      "  rate pid PID handle H R req/s B B/s LINK     requests/s of each open handle that did\n"
+      "                                               I/O, sampled every --interval (default 1 s)\n"
+      "To hear a device's custom events watch opens one of its interfaces with no access and\n"
+      "registers on that handle (as any application must); it closes it on a query-remove (never\n"
+      "vetoes) and reopens it when the removal is cancelled. --no-events: open nothing.\n"
+      "Ends on Ctrl-C, after N arrivals, removals and events (exit 0), or after the timeout (exit 0\n"
+      "without --count, 1 when fewer than N came)." },
     { "eject", cmd_eject, 1, 1, "pnpctl [--json] eject DEVICE",
       "Orderly removal of DEVICE (an instance id such as SWD\\PKHOST\\dev1) and its children\n"
       "(CM_Query_And_Remove_SubTree). A veto prints the veto type and the vetoer's name, exit 1." },
@@ -881,13 +1629,25 @@ static const command commands[] = {
       "Opens LINK (\\\\?\\... as 'interfaces' prints it) for reading and writing, sends the control\n"
       "code CODE (decimal or 0x hex) with the bytes HEX as input and an N-byte output buffer\n"
       "(default 4096), and prints the output as hex. An error prints its Win32 value and name." },
-    { "graph", cmd_graph, 0, 0, "pnpctl graph [--class GUID]...",
-      "Prints the device tree as a Graphviz DOT digraph, with each device's present interfaces of\n"
-      "the classes given with --class (the API lists interfaces by class only)." },
-    { "surprise-remove", cmd_surprise_remove, 1, 1, "pnpctl surprise-remove DEVICE",
-      "Not supported by this host protocol version (exit 4)." },
-    { "event", cmd_event, 2, 3, "pnpctl event DEVICE GUID [HEX]",
-      "Not supported by this host protocol version (exit 4)." },
+    { "graph", cmd_graph, 0, 0, "pnpctl [--json] graph [--class GUID]...",
+      "Prints the device tree as a Graphviz DOT digraph (pnpctl graph | dot -Tsvg > pnp.svg): devices\n"
+      "(boxes; dashed with a problem, grey when not started), their present interfaces (ellipses;\n"
+      "of the classes given with --class, else of every class), and the applications' open\n"
+      "handles: a node per process (pid and program name) with an edge to a node per handle\n"
+      "(access, requests completed, in flight) and an edge from it to the interface it opened.\n"
+      "With --json: {\"devices\":[...],\"handles\":[...]}." },
+    { "surprise-remove", cmd_surprise_remove, 1, 1, "pnpctl [--json] surprise-remove DEVICE",
+      "Makes DEVICE and its children vanish as unplugged hardware does: nobody is asked (no\n"
+      "query-remove, no veto); drivers and applications registered on it get remove-complete.\n"
+      "Returns once the removal and its notifications are done. Reserved to root and the host's\n"
+      "user (exit 5 for others); exit 4 with a host older than protocol revision 2." },
+    { "event", cmd_event, 2, 3, "pnpctl [--json] event DEVICE GUID [HEX] [--name TEXT]",
+      "Raises the custom event GUID on DEVICE with the bytes HEX as its data (none without HEX),\n"
+      "as the driver would with IoReportTargetDeviceChangeAsynchronous: no text (name offset -1),\n"
+      "or with --name the UTF-16 TEXT after the data, at an even offset the event carries.\n"
+      "Every driver and application registered on the device receives it; returns once they\n"
+      "all have. A system PnP event GUID fails (CR_INVALID_DATA). Reserved to root and the host's\n"
+      "user (exit 5 for others); exit 4 with a host older than protocol revision 2." },
 };
 
 static void print_help(void)
@@ -900,7 +1660,8 @@ static void print_help(void)
     for (size_t i = 0; i < ARRAYSIZE(commands); i++)
         printf("  %s\n", commands[i].usage);
     printf("\n--json gives machine-readable output. pnpctl COMMAND --help says more.\n"
-           "exit: 0 success, 1 operation failed, 2 usage error, 3 cannot reach the host, 4 not supported\n");
+           "exit: 0 success, 1 operation failed, 2 usage error, 3 cannot reach the host, 4 not supported\n"
+           "by this host, 5 not permitted\n");
 }
 
 static bool take_number(const char *opt, const char *text, double min, double max, double *value)
@@ -921,7 +1682,7 @@ static bool take_number(const char *opt, const char *text, double min, double ma
 
 int main(int argc, char **argv)
 {
-    options o = { .out = 4096 };
+    options o = { .out = 4096, .interval = 1.0 };
     const command *cmd = NULL;
     const char *cmd_name = NULL;
     double v;
@@ -942,11 +1703,29 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             i++;
             o.timeout = v;
+        } else if (!strcmp(a, "--interval")) {
+            if (!take_number(a, i + 1 < argc ? argv[i + 1] : NULL, 0.05, 3600, &v))
+                return EXIT_USAGE;
+            i++;
+            o.interval = v;
+            o.watch_only = true;
+        } else if (!strcmp(a, "--no-events")) {
+            o.no_events = true;
+            o.watch_only = true;
+        } else if (!strcmp(a, "--no-rates")) {
+            o.no_rates = true;
+            o.watch_only = true;
         } else if (!strcmp(a, "--out")) {
             if (!take_number(a, i + 1 < argc ? argv[i + 1] : NULL, 0, PNPKIT_HOST_MAX_IO, &v))
                 return EXIT_USAGE;
             i++;
             o.out = (unsigned long)v;
+        } else if (!strcmp(a, "--name")) {
+            if (i + 1 >= argc) {
+                usage_error("--name needs a text");
+                return EXIT_USAGE;
+            }
+            o.name = argv[++i];
         } else if (!strcmp(a, "--class")) {
             if (i + 1 >= argc || o.nclasses == MAX_CLASSES) {
                 usage_error("--class needs a GUID (at most %d)", MAX_CLASSES);
@@ -988,8 +1767,12 @@ int main(int argc, char **argv)
         usage_error("%s: wrong number of arguments; usage: %s", cmd->name, cmd->usage);
         return EXIT_USAGE;
     }
-    if ((o.count || o.timeout > 0) && cmd->run != cmd_watch) {
-        usage_error("--count and --timeout are options of watch");
+    if ((o.count || o.timeout > 0 || o.watch_only) && cmd->run != cmd_watch) {
+        usage_error("--count, --timeout, --interval, --no-events and --no-rates are options of watch");
+        return EXIT_USAGE;
+    }
+    if (o.name && cmd->run != cmd_event) {
+        usage_error("--name is an option of event");
         return EXIT_USAGE;
     }
     if (o.nclasses && cmd->run != cmd_graph) {

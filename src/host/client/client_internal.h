@@ -34,6 +34,7 @@ typedef struct pkc_session {
     int fd;                        /* primary connection; -1 once lost (write_lock) */
     pthread_mutex_t write_lock;
     bool lost;                     /* pkc.lock */
+    uint32_t revision;             /* the host's PNPH_STAT_REVISION; 0 until asked (atomic) */
 } pkc_session;
 
 enum pkc_kind { PKC_FILE = 1, PKC_EVENT = 2 };

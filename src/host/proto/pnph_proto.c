@@ -187,6 +187,13 @@ int pnph_decode(const uint8_t *buf, size_t len, pnph_msg *msg)
             memcpy(msg->u.list.class_guid, g, 16);
         msg->u.list.flags = get32(&c);
         msg->u.list.device_id = get_wstr(&c, PNPH_MAX_ID_CHARS);
+        if (msg->u.list.flags & ~(PNPH_LIST_ALL_DEVICES | PNPH_LIST_ALL_CLASSES))
+            return PNPH_BAD_FIELD;
+        if (msg->u.list.flags & PNPH_LIST_ALL_CLASSES) {
+            static const uint8_t zero[16];
+            if ((msg->u.list.flags & PNPH_LIST_ALL_DEVICES) || memcmp(msg->u.list.class_guid, zero, 16) != 0)
+                return PNPH_BAD_FIELD;
+        }
         break;
     }
     case PNPH_LIST_INTERFACES | PNPH_REPLY:
@@ -210,7 +217,7 @@ int pnph_decode(const uint8_t *buf, size_t len, pnph_msg *msg)
         msg->u.devnode.devinst = get32(&c);
         msg->u.devnode.flags = get32(&c);
         msg->u.devnode.arg = get32(&c);
-        if (msg->u.devnode.op < PNPH_DN_GET_ID || msg->u.devnode.op > PNPH_DN_QUERY_REMOVE)
+        if (msg->u.devnode.op < PNPH_DN_GET_ID || msg->u.devnode.op > PNPH_DN_SURPRISE_REMOVE)
             return PNPH_BAD_FIELD;
         break;
     case PNPH_DEVNODE | PNPH_REPLY:
@@ -218,6 +225,32 @@ int pnph_decode(const uint8_t *buf, size_t len, pnph_msg *msg)
         msg->u.devnode_reply.value1 = get32(&c);
         msg->u.devnode_reply.value2 = get32(&c);
         msg->u.devnode_reply.text = get_wstr(&c, PNPH_MAX_NAME_CHARS);
+        break;
+    case PNPH_DEVICE_EVENT: {
+        msg->u.devevent.devinst = get32(&c);
+        msg->u.devevent.name_offset = (int32_t)get32(&c);
+        const uint8_t *g = get_bytes(&c, 16);
+        if (g)
+            memcpy(msg->u.devevent.event_guid, g, 16);
+        msg->u.devevent.data_len = get32(&c);
+        if (msg->u.devevent.data_len > PNPH_MAX_EVENT_DATA)
+            return PNPH_BAD_FIELD;
+        msg->u.devevent.data = get_bytes(&c, msg->u.devevent.data_len);
+        if (c.bad)
+            break;
+        /* -1 (no text), or the offset of a NUL-terminated UTF-16 name inside the data. */
+        if (msg->u.devevent.name_offset != -1) {
+            uint32_t off = (uint32_t)msg->u.devevent.name_offset;
+            if (msg->u.devevent.name_offset < 0 || off >= msg->u.devevent.data_len || off % 2u ||
+                (msg->u.devevent.data_len - off) % 2u ||
+                !has_nul(msg->u.devevent.data + off, (msg->u.devevent.data_len - off) / 2u))
+                return PNPH_BAD_FIELD;
+        }
+        break;
+    }
+    case PNPH_DEVICE_EVENT | PNPH_REPLY:
+        msg->u.devevent_reply.cr = get32(&c);
+        msg->u.devevent_reply.status = get32(&c);
         break;
     case PNPH_CREATE:
         msg->u.create.access = get32(&c);
@@ -320,6 +353,24 @@ int pnph_decode(const uint8_t *buf, size_t len, pnph_msg *msg)
         }
         break;
     }
+    case PNPH_HANDLES:
+        break;
+    case PNPH_HANDLES | PNPH_REPLY: {
+        /* count, omitted, then count records of 48 fixed bytes and a name (1..1,024 units). */
+        msg->u.handles_reply.count = get32(&c);
+        msg->u.handles_reply.omitted = get32(&c);
+        msg->u.handles_reply.records = c.p;
+        for (uint32_t i = 0; i < msg->u.handles_reply.count && !c.bad; i++) {
+            get_bytes(&c, 16);
+            uint32_t access = get32(&c);
+            get_bytes(&c, 28);
+            pnph_wstr name = get_wstr(&c, PNPH_MAX_NAME_CHARS);
+            if (!c.bad && ((access & ~(PNPH_HANDLE_READ | PNPH_HANDLE_WRITE)) || name.chars == 0))
+                return PNPH_BAD_FIELD;
+        }
+        msg->u.handles_reply.records_len = (size_t)(c.p - msg->u.handles_reply.records);
+        break;
+    }
     case PNPH_EVENT:
         msg->u.event.reg_id = get64(&c);
         msg->u.event.event_id = get32(&c);
@@ -353,6 +404,28 @@ const char *pnph_result_text(int result)
     case PNPH_BAD_FIELD: return "field out of range";
     default: return "unknown error";
     }
+}
+
+bool pnph_next_handle(const uint8_t **p, size_t *left, pnph_handle_info *out)
+{
+    cursor c = { *p, *left, false };
+
+    if (*left == 0)
+        return false;
+    out->pid = get32(&c);
+    out->uid = get32(&c);
+    out->handle = get64(&c);
+    out->access = get32(&c);
+    out->in_flight = get32(&c);
+    out->requests = get64(&c);
+    out->bytes_in = get64(&c);
+    out->bytes_out = get64(&c);
+    out->name = get_wstr(&c, PNPH_MAX_NAME_CHARS);
+    if (c.bad)
+        return false;
+    *p = c.p;
+    *left = c.left;
+    return true;
 }
 
 bool pnph_wstr_copy(WCHAR *dst, size_t dst_chars, pnph_wstr s)

@@ -24,6 +24,13 @@
 
 #define PNPH_MAGIC 0x48504e50u /* "PNPH" as bytes on the wire: 50 4e 50 48 */
 #define PNPH_VERSION 1u
+/* The revision of version 1 this code speaks: which compatible additions it knows (docs/protocol.md
+ * section 7). A host reports it as PNPH_STAT_REVISION; a client sends the messages of a revision
+ * only to a host that reports at least that revision (an older host would close the connection
+ * on them, ending the client's session).
+ *   1: the messages of the first release.
+ *   2: PNPH_DEVICE_EVENT, PNPH_DN_SURPRISE_REMOVE, PNPH_HANDLES, PNPH_LIST_ALL_CLASSES. */
+#define PNPH_REVISION 2u
 #define PNPH_HEADER_SIZE 16u
 
 /* Limits. A message whose header announces more than PNPH_MAX_PAYLOAD bytes is malformed and
@@ -34,6 +41,9 @@
 #define PNPH_MAX_NAME_CHARS 1024u              /* a CreateFileW name */
 #define PNPH_MAX_ID_CHARS 199u                 /* a device instance id (MAX_DEVICE_ID_LEN - 1) */
 #define PNPH_MAX_LIST_CHARS ((PNPH_MAX_PAYLOAD - 32u) / 2u) /* an interface multi-string */
+/* The data of a custom event (PNPH_DEVICE_EVENT): what fits in a TARGET_DEVICE_CUSTOM_NOTIFICATION,
+ * whose Size is a USHORT, after its 36-byte header, rounded down. */
+#define PNPH_MAX_EVENT_DATA 65000u
 
 /* Message types. A reply has the type of its request with PNPH_REPLY set and the request's
  * request_id. Unsolicited host messages have PNPH_UNSOLICITED set and request_id 0. */
@@ -45,6 +55,7 @@ enum pnph_type {
     PNPH_LIST_INTERFACES = 0x0002,
     PNPH_LOCATE_DEVNODE = 0x0003,
     PNPH_DEVNODE = 0x0004,
+    PNPH_DEVICE_EVENT = 0x0005,  /* revision 2 */
     PNPH_CREATE = 0x0010,
     PNPH_CLOSE = 0x0011,
     PNPH_IOCTL = 0x0012,
@@ -55,6 +66,7 @@ enum pnph_type {
     PNPH_UNREGISTER = 0x0021,
     PNPH_EVENT_ANSWER = 0x0022,
     PNPH_STATS = 0x0030,
+    PNPH_HANDLES = 0x0031,       /* revision 2 */
     PNPH_EVENT = PNPH_UNSOLICITED | 0x0001,
 };
 
@@ -71,7 +83,18 @@ enum pnph_devnode_op {
     PNPH_DN_DISABLE = 6,
     PNPH_DN_ENABLE = 7,
     PNPH_DN_QUERY_REMOVE = 8, /* value1: veto type, text: veto name (arg: chars wanted) */
+    PNPH_DN_SURPRISE_REMOVE = 9, /* revision 2: value1: the NTSTATUS of PnpkitSimSurpriseRemove */
 };
+
+/* PNPH_LIST_INTERFACES flags: CM_GET_DEVICE_INTERFACE_LIST_ALL_DEVICES (1), and (revision 2)
+ * every class's present interfaces (the class field must then be zero, ALL_DEVICES clear). */
+#define PNPH_LIST_ALL_DEVICES 0x1u
+#define PNPH_LIST_ALL_CLASSES 0x80000000u
+
+/* PNPH_HANDLES: one record per open handle. access bits: */
+#define PNPH_HANDLE_READ 0x1u
+#define PNPH_HANDLE_WRITE 0x2u
+#define PNPH_HANDLE_RECORD_FIXED 48u /* bytes of a record before its name */
 
 /* PNPH_READ / PNPH_WRITE flags. */
 #define PNPH_RW_OFFSET 0x1u /* offset is meaningful (it came from an OVERLAPPED) */
@@ -86,6 +109,7 @@ enum pnph_stat {
     PNPH_STAT_PENDING_ANSWERS,
     PNPH_STAT_LIVE_OBJECTS,
     PNPH_STAT_MALFORMED,
+    PNPH_STAT_REVISION,      /* PNPH_REVISION of the host; a host of revision 1 sends 8 values */
     PNPH_STAT_COUNT
 };
 
@@ -115,6 +139,15 @@ typedef struct pnph_wstr {
     uint32_t chars;
 } pnph_wstr;
 
+/* One record of a PNPH_HANDLES reply, as pnph_next_handle reads it. */
+typedef struct pnph_handle_info {
+    uint32_t pid, uid;
+    uint64_t handle;
+    uint32_t access, in_flight;
+    uint64_t requests, bytes_in, bytes_out;
+    pnph_wstr name;
+} pnph_handle_info;
+
 /* One decoded message. Pointers point into the buffer given to pnph_decode. */
 typedef struct pnph_msg {
     pnph_header hdr;
@@ -127,6 +160,8 @@ typedef struct pnph_msg {
         struct { uint32_t cr, devinst; } locate_reply;
         struct { uint32_t op, devinst, flags, arg; } devnode;
         struct { uint32_t cr, value1, value2; pnph_wstr text; } devnode_reply;
+        struct { uint32_t devinst; int32_t name_offset; uint8_t event_guid[16]; uint32_t data_len; const uint8_t *data; } devevent;
+        struct { uint32_t cr, status; } devevent_reply;
         struct { uint32_t access, share, disposition, flags; pnph_wstr name; } create;
         struct { uint32_t status; uint64_t handle; } create_reply;
         struct { uint64_t handle; } close;
@@ -140,6 +175,7 @@ typedef struct pnph_msg {
         struct { uint64_t reg_id; } unreg;
         struct { uint32_t event_id, result; } answer;
         struct { uint32_t count; uint32_t values[PNPH_STAT_COUNT]; } stats_reply;
+        struct { uint32_t count, omitted; const uint8_t *records; size_t records_len; } handles_reply;
         struct { uint64_t reg_id; uint32_t event_id, action, data_size; const uint8_t *data; } event;
     } u;
 } pnph_msg;
@@ -161,6 +197,10 @@ int pnph_decode(const uint8_t *buf, size_t len, pnph_msg *msg);
 
 /* Text for a pnph_result ("bad magic"). */
 const char *pnph_result_text(int result);
+
+/* Reads the next record of a decoded PNPH_HANDLES reply: *p and *left start as records and
+ * records_len, and advance. False after the last one (the decoder checked them all). */
+bool pnph_next_handle(const uint8_t **p, size_t *left, pnph_handle_info *out);
 
 /* Copies a wire string into dst (room for dst_chars code units) and NUL-terminates it.
  * Returns false (dst empty) when it does not fit. */

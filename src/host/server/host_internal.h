@@ -141,8 +141,16 @@ typedef struct host_handle {
     host_session *session;   /* referenced */
     uint64_t id;
     PFILE_OBJECT fo;         /* the open; the handle's own reference until closed */
+    WCHAR *name;             /* what CreateFileW opened (NUL-terminated; owned) */
     bool can_read, can_write;
     bool closing;            /* loop only */
+    /* Counters for PNPH_HANDLES (pnpctl watch samples them for request rates). Only the loop
+     * writes them today, but they are relaxed atomics so that a reader on another thread, or a
+     * completion path that moves off the loop, never needs a lock on the I/O path. */
+    uint64_t n_requests;     /* requests completed */
+    uint64_t bytes_in;       /* bytes sent to the driver (write data, IOCTL input) */
+    uint64_t bytes_out;      /* bytes returned to the application */
+    uint32_t in_flight;      /* requests sent to the driver and not completed */
     LIST_ENTRY requests;     /* host_request.link (loop only) */
 } host_handle;
 
@@ -237,6 +245,8 @@ void host_io_create(host_conn *c, const pnph_msg *m);
 void host_io_close(host_conn *c, const pnph_msg *m);
 void host_io_request(host_conn *c, const pnph_msg *m);
 void host_io_cancel(host_conn *c, const pnph_msg *m);
+/* PNPH_HANDLES: every open handle with its counters (loop). */
+void host_io_handles(host_conn *c, const pnph_msg *m);
 host_handle *host_handle_ref(host_handle *h);
 void host_handle_release(host_handle *h);
 /* Loop only: cancels every outstanding request of h, then closes it (cleanup, then close once
@@ -249,6 +259,12 @@ void host_run_work(void (*fn)(void *), void (*done)(void *), void *ctx);
 void host_pnp_list(host_conn *c, const pnph_msg *m);
 void host_pnp_locate(host_conn *c, const pnph_msg *m);
 void host_pnp_devnode(host_conn *c, const pnph_msg *m);
+/* PNPH_DEVICE_EVENT: IoReportTargetDeviceChangeAsynchronous on the device's PDO; the reply goes
+ * out once every registrant has had it. */
+void host_pnp_device_event(host_conn *c, const pnph_msg *m);
+/* Whether link (NUL-terminated) is an interface of the device with this instance id: its device
+ * part is the id with each \ written as #, in any letter case. */
+bool host_link_of_device(const WCHAR *link, const WCHAR *instance_id);
 
 /* ---- host_notify.c ---- */
 int host_notify_start(void);
@@ -260,6 +276,13 @@ void host_notify_answer(host_conn *c, const pnph_msg *m);
 void host_notify_session_end(host_session *s);
 /* Fills the multi-string of enabled links of a class (all classes when all) into a builder. */
 void host_notify_put_links(pnph_builder *b, const GUID *class_guid, bool all);
+/* The multi-string of every enabled link (of one device when instance_id is not NULL), for
+ * PNPH_LIST_ALL_CLASSES: malloc'd into *list with *chars units (a single NUL when empty).
+ * CR_SUCCESS, CR_OUT_OF_MEMORY, or CR_FAILURE when longer than PNPH_MAX_LIST_CHARS. */
+CONFIGRET host_notify_all_links(const WCHAR *instance_id, WCHAR **list, ULONG *chars);
+/* Copies an enabled link of the device with this instance id into out (room for cap units,
+ * NUL-terminated). False when it has none (or none that fits). */
+bool host_notify_link_of_device(const WCHAR *instance_id, WCHAR *out, size_t cap);
 
 /* ---- host_security.c ---- */
 int host_security_listen(const char *path, gid_t group, bool has_group, unsigned mode);
@@ -269,6 +292,9 @@ bool host_security_accept(int fd, struct ucred *cred);
  * an interface_access rule, or STATUS_OBJECT_NAME_NOT_FOUND for a name that is no link while
  * rules exist. */
 NTSTATUS host_security_check_open(const struct ucred *cred, const WCHAR *name, ACCESS_MASK access);
+/* Whether cred may act on devices as a driver or as the hardware would (PNPH_DEVICE_EVENT,
+ * PNPH_DN_SURPRISE_REMOVE): root and the host's own user, the owner of the socket. */
+bool host_security_may_control(const struct ucred *cred);
 
 /* ---- host_main.c ---- */
 /* ms since an arbitrary start (CLOCK_MONOTONIC). */

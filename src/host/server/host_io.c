@@ -18,11 +18,17 @@
  *
  * Create and close may block in the driver, so they run on pnpkit's thread pool
  * (host_run_work) and report back to the loop.
+ *
+ * Each handle counts its requests (sent, completed, bytes each way) with relaxed atomic adds on
+ * the request path — no lock — for PNPH_HANDLES, from which pnpctl computes request rates and
+ * draws who has what open. A handle also keeps the name it was opened with (the graph's edge
+ * to its interface, and how PNPH_DEVICE_EVENT finds a file object on a device).
  */
 #include "host/server/host_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REPLY_PREFIX (PNPH_HEADER_SIZE + 16u) /* header + status, information, data_len, reserved */
 
@@ -105,6 +111,7 @@ void host_handle_release(host_handle *h)
     if (!h || host_atomic_dec(&h->refs) != 0)
         return;
     host_session_release(h->session);
+    free(h->name);
     free(h);
 }
 
@@ -145,7 +152,15 @@ static void create_done(void *ctx)
 
     if (NT_SUCCESS(status)) {
         host_handle *h = op->session->primary ? calloc(1, sizeof(*h)) : NULL;
+        size_t chars = 0;
+        while (op->name[chars])
+            chars++;
+        if (h && !(h->name = malloc((chars + 1) * sizeof(WCHAR)))) {
+            free(h);
+            h = NULL;
+        }
         if (h) {
+            memcpy(h->name, op->name, (chars + 1) * sizeof(WCHAR));
             h->refs = 1; /* the session table's */
             h->session = host_session_ref(op->session);
             h->fo = op->fo;
@@ -155,6 +170,7 @@ static void create_done(void *ctx)
             id = host_session_add_handle(op->session, h);
             if (!id) {
                 host_session_release(h->session);
+                free(h->name);
                 free(h);
                 h = NULL;
             }
@@ -304,6 +320,9 @@ static void finish_request(host_request *r)
     RemoveEntryList(&r->link);
     if (r->type != PNPH_WRITE && !NT_ERROR(r->status))
         data_len = info > r->out_len ? r->out_len : (uint32_t)info;
+    __atomic_fetch_add(&h->n_requests, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->bytes_out, data_len, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&h->in_flight, 1, __ATOMIC_RELAXED);
     if (info > UINT32_MAX)
         info = UINT32_MAX;
     pnph_begin(&b, r->storage, REPLY_PREFIX + (size_t)r->out_len, (uint16_t)(r->type | PNPH_REPLY), r->request_id);
@@ -478,6 +497,8 @@ void host_io_request(host_conn *c, const pnph_msg *m)
     ObReferenceObject(r->fo);        /* IRP_MJ_CLOSE waits for this request */
     InsertTailList(&h->requests, &r->link);
     host_atomic_inc(&host.n_requests);
+    __atomic_fetch_add(&h->in_flight, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->bytes_in, in_len, __ATOMIC_RELAXED);
 
     r->state = REQ_DISPATCHING;
     status = IoCallDriver(dev, irp);
@@ -518,4 +539,57 @@ void host_io_cancel(host_conn *c, const pnph_msg *m)
         }
     }
     host_reply_u32(c, PNPH_CANCEL, m->hdr.request_id, (uint32_t)(found ? STATUS_SUCCESS : STATUS_NOT_FOUND));
+}
+
+/* ---- PNPH_HANDLES ---- */
+
+void host_io_handles(host_conn *c, const pnph_msg *m)
+{
+    /* Root and the host's user see every process's handles; anyone else those of its own uid
+     * (which links another user's programs hold open is theirs to know). */
+    bool all = c->cred.uid == 0 || c->cred.uid == geteuid();
+    uint8_t *buf = malloc(PNPH_MAX_MESSAGE);
+    uint8_t *counts;
+    pnph_builder b;
+    uint32_t count = 0, omitted = 0;
+
+    if (!buf) {
+        host_conn_close(c, "out of memory for a reply");
+        return;
+    }
+    pnph_begin(&b, buf, PNPH_MAX_MESSAGE, PNPH_HANDLES | PNPH_REPLY, m->hdr.request_id);
+    counts = pnph_reserve(&b, 8);
+    for (PLIST_ENTRY e = host.sessions.Flink; e != &host.sessions; e = e->Flink) {
+        host_session *s = CONTAINING_RECORD(e, host_session, all_link);
+        if (!all && s->cred.uid != c->cred.uid)
+            continue;
+        for (uint32_t i = 0; i < s->cap_handles; i++) {
+            host_handle *h = s->handles[i];
+            size_t chars = 0;
+            if (!h || h->closing)
+                continue;
+            while (h->name[chars])
+                chars++;
+            if (b.len + PNPH_HANDLE_RECORD_FIXED + 4u + chars * 2u > PNPH_MAX_MESSAGE) {
+                omitted++; /* no room in one message: counted, not sent */
+                continue;
+            }
+            pnph_put_u32(&b, (uint32_t)s->cred.pid);
+            pnph_put_u32(&b, (uint32_t)s->cred.uid);
+            pnph_put_u64(&b, h->id);
+            pnph_put_u32(&b, (h->can_read ? PNPH_HANDLE_READ : 0u) | (h->can_write ? PNPH_HANDLE_WRITE : 0u));
+            pnph_put_u32(&b, __atomic_load_n(&h->in_flight, __ATOMIC_RELAXED));
+            pnph_put_u64(&b, __atomic_load_n(&h->n_requests, __ATOMIC_RELAXED));
+            pnph_put_u64(&b, __atomic_load_n(&h->bytes_in, __ATOMIC_RELAXED));
+            pnph_put_u64(&b, __atomic_load_n(&h->bytes_out, __ATOMIC_RELAXED));
+            pnph_put_wstr(&b, h->name, chars);
+            count++;
+        }
+    }
+    if (counts) {
+        pnph_st32(counts, count);
+        pnph_st32(counts + 4, omitted);
+    }
+    host_conn_send(c, buf, pnph_finish(&b));
+    free(buf);
 }

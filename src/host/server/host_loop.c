@@ -296,6 +296,7 @@ static void reply_stats(host_conn *c, const pnph_msg *m)
     v[PNPH_STAT_PENDING_ANSWERS] = host_load(&host.n_answers);
     v[PNPH_STAT_LIVE_OBJECTS] = PnpkitLiveObjectCount();
     v[PNPH_STAT_MALFORMED] = host_load(&host.n_malformed);
+    v[PNPH_STAT_REVISION] = PNPH_REVISION;
     pnph_begin(&b, buf, sizeof(buf), PNPH_STATS | PNPH_REPLY, m->hdr.request_id);
     pnph_put_u32(&b, PNPH_STAT_COUNT);
     for (int i = 0; i < PNPH_STAT_COUNT; i++)
@@ -321,6 +322,7 @@ static void dispatch(host_conn *c, const pnph_msg *m)
     case PNPH_LIST_INTERFACES: host_pnp_list(c, m); break;
     case PNPH_LOCATE_DEVNODE: host_pnp_locate(c, m); break;
     case PNPH_DEVNODE: host_pnp_devnode(c, m); break;
+    case PNPH_DEVICE_EVENT: host_pnp_device_event(c, m); break;
     case PNPH_CREATE: host_io_create(c, m); break;
     case PNPH_CLOSE: host_io_close(c, m); break;
     case PNPH_IOCTL:
@@ -331,6 +333,7 @@ static void dispatch(host_conn *c, const pnph_msg *m)
     case PNPH_UNREGISTER: host_notify_unregister(c, m); break;
     case PNPH_EVENT_ANSWER: host_notify_answer(c, m); break;
     case PNPH_STATS: reply_stats(c, m); break;
+    case PNPH_HANDLES: host_io_handles(c, m); break;
     default: malformed(c, PNPH_BAD_TYPE); break; /* replies and events travel the other way */
     }
 }

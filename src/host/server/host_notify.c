@@ -206,6 +206,51 @@ void host_notify_put_links(pnph_builder *b, const GUID *class_guid, bool all)
     pthread_mutex_unlock(&host.nlock);
 }
 
+CONFIGRET host_notify_all_links(const WCHAR *instance_id, WCHAR **list, ULONG *chars)
+{
+    size_t total = 1;
+    WCHAR *out, *p;
+
+    pthread_mutex_lock(&host.nlock);
+    for (size_t i = 0; i < host.n_links; i++)
+        if (!instance_id || host_link_of_device(host.links[i].link, instance_id))
+            total += host.links[i].chars + 1;
+    if (total > PNPH_MAX_LIST_CHARS) {
+        pthread_mutex_unlock(&host.nlock);
+        return CR_FAILURE;
+    }
+    out = malloc(total * sizeof(WCHAR));
+    if (!out) {
+        pthread_mutex_unlock(&host.nlock);
+        return CR_OUT_OF_MEMORY;
+    }
+    p = out;
+    for (size_t i = 0; i < host.n_links; i++)
+        if (!instance_id || host_link_of_device(host.links[i].link, instance_id)) {
+            memcpy(p, host.links[i].link, (host.links[i].chars + 1) * sizeof(WCHAR));
+            p += host.links[i].chars + 1;
+        }
+    *p = 0;
+    pthread_mutex_unlock(&host.nlock);
+    *list = out;
+    *chars = (ULONG)total;
+    return CR_SUCCESS;
+}
+
+bool host_notify_link_of_device(const WCHAR *instance_id, WCHAR *out, size_t cap)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&host.nlock);
+    for (size_t i = 0; i < host.n_links && !found; i++)
+        if (host.links[i].chars < cap && host_link_of_device(host.links[i].link, instance_id)) {
+            memcpy(out, host.links[i].link, (host.links[i].chars + 1) * sizeof(WCHAR));
+            found = true;
+        }
+    pthread_mutex_unlock(&host.nlock);
+    return found;
+}
+
 /* ---- Per-registration callbacks (DEVICEHANDLE, DEVICEINSTANCE) ---- */
 
 static DWORD reg_callback(HCMNOTIFICATION h, PVOID context, CM_NOTIFY_ACTION action, PCM_NOTIFY_EVENT_DATA data,

@@ -3,9 +3,17 @@
  * (PNPH_LIST_INTERFACES), device nodes (PNPH_LOCATE_DEVNODE, PNPH_DEVNODE). Each is answered by
  * the same CM_* function of the in-process library, acting on the host's device tree.
  *
- * Lists and lookups only take pnpkit's locks and run on the loop. Disable, enable and
- * query-and-remove wait for the PnP worker (and, through notifications, for applications), so
- * they run as work items and answer from there.
+ * Lists and lookups only take pnpkit's locks and run on the loop. Disable, enable,
+ * query-and-remove and surprise removal wait for the PnP worker (and, through notifications,
+ * for applications), so they run as work items and answer from there.
+ *
+ * Custom events (PNPH_DEVICE_EVENT) are raised with IoReportTargetDeviceChangeAsynchronous on the
+ * device's PDO. libpnpkit's public API has no DEVINST-to-PDO lookup, so the host reaches the PDO
+ * through a file object open on one of the device's interfaces (the bottom of its stack): an
+ * application's handle on the device when there is one (no new open), else an open with no
+ * access that the host makes for the report and closes after it (the driver sees create,
+ * cleanup and close). A device without an enabled interface cannot be reached this way:
+ * CR_NO_SUCH_DEVICE_INTERFACE.
  */
 #include "host/server/host_internal.h"
 
@@ -26,6 +34,12 @@ void host_pnp_list(host_conn *c, const pnph_msg *m)
 
     memcpy(&g, m->u.list.class_guid, sizeof(g));
     pnph_wstr_copy(id, ARRAYSIZE(id), m->u.list.device_id);
+    if (m->u.list.flags & PNPH_LIST_ALL_CLASSES) {
+        /* Revision 2: every class, from the host's table of enabled interfaces (the in-process
+         * API lists by class only). An unknown device id is an empty list, not an error. */
+        cr = host_notify_all_links(id[0] ? id : NULL, &list, &len);
+        goto reply;
+    }
     for (;;) {
         cr = CM_Get_Device_Interface_List_SizeW(&len, &g, id[0] ? id : NULL, m->u.list.flags);
         if (cr != CR_SUCCESS)
@@ -46,6 +60,7 @@ void host_pnp_list(host_conn *c, const pnph_msg *m)
         if (cr != CR_BUFFER_SMALL)
             break; /* the list grew in between: ask again */
     }
+reply:
     buf = malloc(PNPH_HEADER_SIZE + 8 + (size_t)len * 2u);
     if (!buf) {
         free(list);
@@ -114,6 +129,16 @@ static void devnode_fn(void *ctx)
     case PNPH_DN_ENABLE:
         op->cr = CM_Enable_DevNode(op->devinst, op->flags);
         break;
+    case PNPH_DN_SURPRISE_REMOVE: {
+        NTSTATUS status = PnpkitSimSurpriseRemove(op->devinst);
+        op->value1 = (uint32_t)status;
+        op->cr = NT_SUCCESS(status) ? CR_SUCCESS : CR_NO_SUCH_DEVNODE;
+        /* Asynchronous in pnpkit: answer once the removal, and the notifications it sends to
+         * drivers and applications, are done. */
+        if (NT_SUCCESS(status))
+            PnpkitSimWaitIdle();
+        break;
+    }
     default: { /* PNPH_DN_QUERY_REMOVE */
         PNP_VETO_TYPE veto = PNP_VetoTypeUnknown;
         op->cr = CM_Query_And_Remove_SubTreeW(op->devinst, &veto, op->text, ARRAYSIZE(op->text), op->flags);
@@ -170,6 +195,12 @@ void host_pnp_devnode(host_conn *c, const pnph_msg *m)
             op->value2 = problem;
         }
         break;
+    case PNPH_DN_SURPRISE_REMOVE:
+        if (!host_security_may_control(&c->cred)) {
+            op->cr = CR_ACCESS_DENIED;
+            break;
+        }
+        /* fall through */
     default:
         op->conn = host_conn_ref(c); /* held until devnode_done */
         host_run_work(devnode_fn, devnode_done, op);
@@ -177,4 +208,182 @@ void host_pnp_devnode(host_conn *c, const pnph_msg *m)
     }
     devnode_reply(op);
     free(op);
+}
+
+/* ---- Custom events ---- */
+
+bool host_link_of_device(const WCHAR *link, const WCHAR *instance_id)
+{
+    size_t i = 0;
+
+    if (!(link[0] == u'\\' && (link[1] == u'\\' || link[1] == u'?') && link[2] == u'?' && link[3] == u'\\'))
+        return false;
+    link += 4;
+    for (; instance_id[i]; i++) {
+        WCHAR want = instance_id[i] == u'\\' ? u'#' : instance_id[i];
+        if (!link[i] || RtlUpcaseUnicodeChar(link[i]) != RtlUpcaseUnicodeChar(want))
+            return false;
+    }
+    /* Then the class: #{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}, and the end or a reference string. */
+    for (size_t k = 0; k < 39; k++)
+        if (!link[i + k])
+            return false;
+    return i > 0 && link[i] == u'#' && link[i + 1] == u'{' && link[i + 38] == u'}' &&
+           (link[i + 39] == 0 || link[i + 39] == u'\\');
+}
+
+typedef struct devevent_op {
+    loop_item item;           /* the reply, posted to the loop after the delivery */
+    host_conn *conn;          /* referenced */
+    uint32_t request_id;
+    PFILE_OBJECT fo;          /* an application's open, referenced; NULL: open `link` */
+    WCHAR link[PNPH_MAX_NAME_CHARS + 1];
+    GUID event;
+    int32_t name_offset;
+    uint32_t data_len;
+    CONFIGRET cr;
+    NTSTATUS status;
+    uint8_t data[];
+} devevent_op;
+
+static void devevent_reply(loop_item *item)
+{
+    devevent_op *op = CONTAINING_RECORD(item, devevent_op, item);
+    uint8_t buf[PNPH_HEADER_SIZE + 8];
+    pnph_builder b;
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT | PNPH_REPLY, op->request_id);
+    pnph_put_u32(&b, op->cr);
+    pnph_put_u32(&b, (uint32_t)op->status);
+    host_conn_send(op->conn, buf, pnph_finish(&b));
+    host_conn_release(op->conn);
+    free(op);
+    host_atomic_dec(&host.n_works);
+}
+
+/* The PnP manager calls this (PASSIVE_LEVEL, its worker) once every registrant had the event. */
+static VOID devevent_delivered(PVOID context)
+{
+    devevent_op *op = context;
+    op->item.run = devevent_reply;
+    host_loop_post(&op->item);
+}
+
+static void devevent_fn(void *context)
+{
+    devevent_op *op = context;
+    PFILE_OBJECT fo = op->fo;
+    bool opened_here = fo == NULL;
+    TARGET_DEVICE_CUSTOM_NOTIFICATION *n;
+    PDEVICE_OBJECT pdo;
+    NTSTATUS status;
+    size_t header = FIELD_OFFSET(TARGET_DEVICE_CUSTOM_NOTIFICATION, CustomDataBuffer);
+
+    if (opened_here) {
+        UNICODE_STRING name;
+        RtlInitUnicodeString(&name, op->link);
+        op->status = PnpkitOpenDeviceInterface(&name, 0, FILE_SHARE_READ | FILE_SHARE_WRITE, &fo);
+        if (!NT_SUCCESS(op->status)) {
+            op->cr = CR_NO_SUCH_DEVICE_INTERFACE;
+            devevent_delivered(op);
+            return;
+        }
+    }
+    pdo = IoGetDeviceAttachmentBaseRef(fo->DeviceObject);
+    n = calloc(1, header + op->data_len);
+    if (!pdo || !n) {
+        op->status = STATUS_INSUFFICIENT_RESOURCES;
+        op->cr = CR_OUT_OF_MEMORY;
+        free(n);
+        if (pdo)
+            ObDereferenceObject(pdo);
+        goto close_file;
+    }
+    n->Version = 1;
+    n->Size = (USHORT)(header + op->data_len);
+    n->Event = op->event;
+    n->FileObject = NULL;
+    n->NameBufferOffset = op->name_offset;
+    memcpy(n->CustomDataBuffer, op->data, op->data_len);
+    /* Once the report is queued, op belongs to the delivery: devevent_delivered may run (and the
+     * loop free op) before this call returns, so the success answer is written before it. */
+    op->status = STATUS_SUCCESS;
+    op->cr = CR_SUCCESS;
+    status = IoReportTargetDeviceChangeAsynchronous(pdo, n, devevent_delivered, op);
+    free(n);
+    ObDereferenceObject(pdo);
+    if (NT_SUCCESS(status)) {
+        op = NULL;
+    } else {
+        /* Refused before anything was queued: the callback will not run. */
+        op->status = status;
+        op->cr = status == STATUS_INVALID_DEVICE_REQUEST ? CR_INVALID_DATA : CR_FAILURE;
+    }
+close_file:
+    if (opened_here)
+        PnpkitCloseDeviceInterface(fo);
+    else
+        ObDereferenceObject(fo);
+    if (op)
+        devevent_delivered(op);
+}
+
+static void devevent_fail(host_conn *c, uint32_t request_id, CONFIGRET cr, NTSTATUS status)
+{
+    uint8_t buf[PNPH_HEADER_SIZE + 8];
+    pnph_builder b;
+
+    pnph_begin(&b, buf, sizeof(buf), PNPH_DEVICE_EVENT | PNPH_REPLY, request_id);
+    pnph_put_u32(&b, cr);
+    pnph_put_u32(&b, (uint32_t)status);
+    host_conn_send(c, buf, pnph_finish(&b));
+}
+
+void host_pnp_device_event(host_conn *c, const pnph_msg *m)
+{
+    WCHAR id[MAX_DEVICE_ID_LEN];
+    devevent_op *op;
+    CONFIGRET cr;
+
+    if (!host_security_may_control(&c->cred)) {
+        devevent_fail(c, m->hdr.request_id, CR_ACCESS_DENIED, STATUS_ACCESS_DENIED);
+        return;
+    }
+    cr = CM_Get_Device_IDW(m->u.devevent.devinst, id, ARRAYSIZE(id), 0);
+    if (cr != CR_SUCCESS) {
+        devevent_fail(c, m->hdr.request_id, cr, STATUS_NO_SUCH_DEVICE);
+        return;
+    }
+    id[ARRAYSIZE(id) - 1] = 0;
+    op = calloc(1, sizeof(*op) + m->u.devevent.data_len);
+    if (!op) {
+        devevent_fail(c, m->hdr.request_id, CR_OUT_OF_MEMORY, STATUS_INSUFFICIENT_RESOURCES);
+        return;
+    }
+    /* An application's open file on the device, if there is one: its PDO without a new open. */
+    for (PLIST_ENTRY e = host.sessions.Flink; e != &host.sessions && !op->fo; e = e->Flink) {
+        host_session *s = CONTAINING_RECORD(e, host_session, all_link);
+        for (uint32_t i = 0; i < s->cap_handles && !op->fo; i++) {
+            host_handle *h = s->handles[i];
+            if (h && !h->closing && host_link_of_device(h->name, id)) {
+                op->fo = h->fo;
+                ObReferenceObject(op->fo); /* released by devevent_fn */
+            }
+        }
+    }
+    if (!op->fo && !host_notify_link_of_device(id, op->link, ARRAYSIZE(op->link))) {
+        free(op);
+        devevent_fail(c, m->hdr.request_id, CR_NO_SUCH_DEVICE_INTERFACE, STATUS_OBJECT_NAME_NOT_FOUND);
+        return;
+    }
+    op->conn = host_conn_ref(c); /* held until devevent_reply */
+    op->request_id = m->hdr.request_id;
+    memcpy(&op->event, m->u.devevent.event_guid, sizeof(GUID));
+    op->name_offset = m->u.devevent.name_offset;
+    op->data_len = m->u.devevent.data_len;
+    if (op->data_len)
+        memcpy(op->data, m->u.devevent.data, op->data_len);
+    /* Counted as a work until its reply ran, so that pnphost stops only after it. */
+    host_atomic_inc(&host.n_works);
+    host_run_work(devevent_fn, NULL, op);
 }

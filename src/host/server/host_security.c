@@ -13,6 +13,12 @@
  *     FILE_WRITE_DATA, FILE_APPEND_DATA) and gets STATUS_ACCESS_DENIED when the rule's bits for
  *     the opener's class of user do not allow it. Root is never refused. The class is read from
  *     the link itself (pnp.md 1.3 fixes the link format).
+ *   - What a driver or the hardware does to a device — raising a custom event
+ *     (IoReportTargetDeviceChangeAsynchronous) or vanishing (surprise removal) — is reserved to
+ *     the socket's owner: root and the host's own user. Members of the socket's group are
+ *     served as applications are on Windows: they may list, open (within interface_access),
+ *     listen, and ask for an orderly removal (eject, disable, enable), which drivers and other
+ *     applications may veto; they cannot bypass the veto or speak for a driver.
  */
 #include "host/server/host_internal.h"
 
@@ -180,4 +186,13 @@ NTSTATUS host_security_check_open(const struct ucred *cred, const WCHAR *name, A
         return STATUS_ACCESS_DENIED;
     }
     return STATUS_SUCCESS;
+}
+
+bool host_security_may_control(const struct ucred *cred)
+{
+    if (cred->uid == 0 || cred->uid == geteuid())
+        return true;
+    host_log(HOST_LOG_INFO, "pid %d (uid %u) may not raise device events or surprise-remove: not the host's owner",
+             (int)cred->pid, (unsigned)cred->uid);
+    return false;
 }

@@ -526,6 +526,34 @@ void pkh_stats(const pkh_host *h, uint32_t values[PNPH_STAT_COUNT])
     close(fd);
 }
 
+uint32_t pkh_handles_of(const pkh_host *h, pid_t pid)
+{
+    static uint8_t buf[PNPH_MAX_MESSAGE];
+    pnph_builder b;
+    pnph_msg m;
+    pnph_handle_info info;
+    const uint8_t *p;
+    size_t n, left;
+    uint32_t count = 0;
+    int fd = pkh_raw_connect(h);
+
+    assert_true(fd >= 0);
+    pnph_begin(&b, buf, sizeof(buf), PNPH_HANDLES, 3);
+    n = pnph_finish(&b);
+    assert_int_equal(write(fd, buf, n), (ssize_t)n);
+    n = raw_read(fd, buf, sizeof(buf), PKH_WAIT_MS);
+    assert_true(n > 0);
+    assert_int_equal(pnph_decode(buf, n, &m), PNPH_OK);
+    assert_int_equal(m.hdr.type, PNPH_HANDLES | PNPH_REPLY);
+    p = m.u.handles_reply.records;
+    left = m.u.handles_reply.records_len;
+    while (pnph_next_handle(&p, &left, &info))
+        if ((pid_t)info.pid == pid)
+            count++;
+    close(fd);
+    return count;
+}
+
 bool pkh_raw_closed(int fd, int timeout_ms)
 {
     uint64_t deadline = now_ms() + (uint64_t)timeout_ms;

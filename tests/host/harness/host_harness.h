@@ -80,6 +80,8 @@ int pkh_raw_connect(const pkh_host *h);
 int pkh_raw_socket(const pkh_host *h);
 /* PNPH_STATS on a fresh connection. */
 void pkh_stats(const pkh_host *h, uint32_t values[PNPH_STAT_COUNT]);
+/* PNPH_HANDLES on a fresh connection: how many open handles process pid has in the host. */
+uint32_t pkh_handles_of(const pkh_host *h, pid_t pid);
 /* True when the host closed fd (reads end of stream within timeout_ms). */
 bool pkh_raw_closed(int fd, int timeout_ms);
 
