@@ -63,6 +63,14 @@ static void D1_prepare_hardware_option_opens_present_interfaces_and_release_hard
     assert_int_equal(dimt_echo(dimt_static_module, t0), STATUS_SUCCESS);
     assert_int_equal(dimt_echo(dimt_static_module, t1), STATUS_SUCCESS);
 
+    /* Power transitions leave the targets alone with this option (spec 1.4 "Power"). */
+    from = dimt_recs_count();
+    assert_int_equal(dimt_host_power(PowerDeviceD3), STATUS_SUCCESS);
+    assert_int_equal(dimt_host_power(PowerDeviceD0), STATUS_SUCCESS);
+    assert_int_equal(dimt_recs_count(), from);
+    assert_int_equal(dimt_load(&s0->creates), 1);
+    assert_int_equal(dimt_echo(dimt_static_module, t0), STATUS_SUCCESS);
+
     /* ReleaseHardware (orderly removal of the host): one Close per open target, then PreClose. */
     from = dimt_recs_count();
     assert_int_equal(CM_Query_And_Remove_SubTreeW(dimt_host_dn, NULL, NULL, 0, 0), CR_SUCCESS);

@@ -211,6 +211,32 @@ static void D14_with_no_target_open_every_per_target_method_fails(void **state)
     dimt_finish();
 }
 
+/* Spec 1.4 "Methods": SendSynchronously must wait; at DISPATCH_LEVEL it returns
+ * STATUS_INVALID_DEVICE_REQUEST and sends nothing. */
+static void send_synchronously_at_dispatch_level_is_invalid_device_request_and_sends_nothing(void **state)
+{
+    DMFMODULE m;
+    DMFIOTARGET t;
+    unsigned char in[4] = { 1, 2, 3, 4 }, out[4];
+    size_t written = 99;
+    NTSTATUS status;
+    KIRQL old;
+
+    begin_dynamic();
+    ds_sensor *s = ds_create(0, NULL);
+    m = dimt_create(&cfg, &attr);
+    t = dimt_opened(0);
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    status = DMF_DeviceInterfaceMultipleTarget_SendSynchronously(m, t, in, 4, out, 4, IOCTL, DS_IOCTL_ECHO, 0, &written);
+    KeLowerIrql(old);
+    assert_int_equal(status, STATUS_INVALID_DEVICE_REQUEST);
+    assert_int_equal(dimt_load(&s->ioctls), 0);
+    dimt_expected_stops = dimt_stops(); /* a verifier finding is allowed */
+    assert_int_equal(dimt_echo(m, t), STATUS_SUCCESS);
+    dimt_delete(m);
+    dimt_finish();
+}
+
 /* D45 (through this module) */
 static void D45_send_ex_and_reuse_ids_through_the_module_are_nonzero_and_strictly_increasing(void **state)
 {
@@ -657,6 +683,7 @@ static void D37_send_synchronously_times_out_after_about_t_and_with_zero_keeps_w
 
 PK_TEST_MAIN(PK_TEST(D13_without_stream_requests_stream_start_is_invalid_device_request_and_single_requests_work),
              PK_TEST(D14_with_no_target_open_every_per_target_method_fails),
+             PK_TEST(send_synchronously_at_dispatch_level_is_invalid_device_request_and_sends_nothing),
              PK_TEST(D45_send_ex_and_reuse_ids_through_the_module_are_nonzero_and_strictly_increasing),
              PK_TEST(D55_both_cancel_spellings_work_and_the_target_form_refuses_another_targets_id),
              PK_TEST(D56_buffer_put_refuses_another_targets_buffer_and_frees_it_for_a_stale_target),

@@ -551,7 +551,8 @@ static void sensors_arrive_and_leave_while_threads_send_cancel_and_reuse_on_two_
     dimt_changed();
     pk_test_threads_join(&th);
 
-    /* Everything leaves; then the modules go (with no Target open). */
+    /* Everything leaves, and every sensor comes back under its link: both instances must open
+     * each of them again, whatever happened to its earlier Targets. */
     for (int i = 0; i < SLOTS; i++) {
         if (slot_state[i] == SL_EMPTY)
             continue;
@@ -560,11 +561,22 @@ static void sensors_arrive_and_leave_while_threads_send_cancel_and_reuse_on_two_
         slot_state[i] = SL_EMPTY;
     }
     PnpkitSimWaitIdle();
+    for (int i = 0; i < SLOTS; i++)
+        ds_create(i, (i & 1) ? u"odd" : NULL);
+    for (int mi = 0; mi < MODULES; mi++)
+        for (int i = 0; i < SLOTS; i++)
+            if (!table[mi][i])
+                fail_msg("module %d did not open sensor %d when it came back under the same link", mi, i);
+    for (int i = 0; i < SLOTS; i++) {
+        ds_surprise_remove(&ds_sensors[i]);
+        ds_close(&ds_sensors[i]);
+    }
+    PnpkitSimWaitIdle();
     print_message("every sensor removed; deleting the modules\n");
     for (int i = 0; i < nlives; i++)
         if (!lives[i].dead)
-            print_message("still open: target %d (module %d): qr %d rcancel %d\n", i, module_index(lives[i].m),
-                          lives[i].query_removes, lives[i].remove_cancels);
+            print_message("target %d (module %d) ended with QueryRemove (qr %d, rcancel %d): a failed reopen\n", i,
+                          module_index(lives[i].m), lives[i].query_removes, lives[i].remove_cancels);
     WdfObjectDelete(modules[1]);
     WdfObjectDelete(modules[0]);
 
