@@ -129,6 +129,7 @@ struct ds_sensor {
     UNICODE_STRING link_us;
     volatile LONG creates, cleanups, closes, ioctls, holds_received, held, cancels, released;
     volatile LONG reads, writes, query_removes;
+    volatile LONG last_hold_in_len, last_hold_in_byte; /* of the last DS_IOCTL_HOLD */
     volatile ULONG last_access, last_share;
     volatile LONG fail_creates;  /* the next n creates fail with fail_create_status */
     NTSTATUS fail_create_status;
@@ -367,6 +368,10 @@ static VOID ds_ioctl(WDFQUEUE q, WDFREQUEST r, size_t out_len, size_t in_len, UL
 
     LONG n = __atomic_add_fetch(&s->ioctls, 1, __ATOMIC_SEQ_CST);
     if (code == DS_IOCTL_HOLD) {
+        unsigned char *in = NULL;
+        __atomic_store_n(&s->last_hold_in_len, (LONG)in_len, __ATOMIC_SEQ_CST);
+        if (in_len && NT_SUCCESS(WdfRequestRetrieveInputBuffer(r, 1, (PVOID *)&in, NULL)) && in)
+            __atomic_store_n(&s->last_hold_in_byte, (LONG)in[0], __ATOMIC_SEQ_CST);
         __atomic_add_fetch(&s->holds_received, 1, __ATOMIC_SEQ_CST);
         ds_keep(s, r, DS_KIND_HOLD, in_len, out_len, 0);
         return;
@@ -677,6 +682,7 @@ typedef struct dimt_client {
     BOOLEAN pnp_preset;          /* *IoTargetOpen on entry of the last OnPnpNotification */
     WCHAR pnp_link[256];         /* its link */
     bool record_off;             /* stress: count only */
+    DMFMODULE veto_qr_module;    /* this instance's Ex callback vetoes every QueryRemove */
 } dimt_client;
 
 static dimt_client dimt_cli;
@@ -841,6 +847,8 @@ static DIMT_UNUSED NTSTATUS dimt_on_state_ex(DMFMODULE m, DMFIOTARGET t, DeviceI
     dimt_record(m, t, (int)state, false);
     if (dimt_cli.on_state)
         dimt_cli.on_state(m, t, (int)state);
+    if (state == DeviceInterfaceMultipleTarget_StateType_QueryRemove && dimt_cli.veto_qr_module == m)
+        return STATUS_ACCESS_DENIED;
     return (state >= 0 && state < 8) ? dimt_cli.ex_status[state] : STATUS_SUCCESS;
 }
 

@@ -653,6 +653,102 @@ static void D18_config_dynamic_module_with_a_hardware_open_option_fails_create_w
 /* Removal state machine                                                                         */
 /* ============================================================================================= */
 
+/* Spec 1.4 "Arrival" step 8 and the table: an Automatic stream that cannot start gives Open,
+ * Close. (Start fails when BufferInputSize > 0 and BufferCountInput < ContinuousRequestCount.) */
+static void automatic_stream_start_failure_yields_open_then_close(void **state)
+{
+    DMFMODULE m;
+
+    begin_dynamic();
+    ds_sensor *s = ds_create(0, NULL);
+    dimt_config_stream(&cfg, 2, 16, true);
+    cfg.ContinuousRequestTargetModuleConfig.BufferInputSize = 8;
+    cfg.ContinuousRequestTargetModuleConfig.BufferCountInput = 1;
+    m = dimt_create(&cfg, &attr);
+    DIMT_EXPECT(0, { R_PNP, NULL }, { R_POSTOPEN, NULL }, { ST_OPEN, NULL }, { ST_CLOSE, NULL }, { R_PRECLOSE, NULL });
+    assert_ptr_equal(dimt_rec_at(2).t, dimt_rec_at(3).t);
+    assert_int_equal(dimt_load(&s->holds_received), 0);
+    assert_int_equal(dimt_load(&s->closes), 1);
+    /* Nothing more for that instance when the device goes. */
+    int from = dimt_recs_count();
+    assert_int_equal(ds_query_and_remove(s), CR_SUCCESS);
+    assert_int_equal(dimt_recs_count(), from);
+    dimt_delete(m);
+    dimt_finish();
+}
+
+/* Spec 1.4 and pnp.md 1.2: two instances watch the same device; the second one's Ex veto
+ * refuses the removal after the first accepted, so the first gets RemoveCancel (reopened) and
+ * the second nothing more. */
+static void two_instances_a_veto_by_one_gives_the_other_remove_cancel(void **state)
+{
+    DMFMODULE a, b;
+    DMFIOTARGET ta = NULL, tb = NULL;
+    DMF_CONFIG_DeviceInterfaceMultipleTarget c2;
+    DMF_MODULE_ATTRIBUTES a2;
+    DMF_MODULE_EVENT_CALLBACKS cb2;
+
+    begin_dynamic();
+    ds_sensor *s = ds_create(0, NULL);
+    a = dimt_create(&cfg, &attr);
+    dimt_config(&c2, &a2, &cb2);
+    b = dimt_create(&c2, &a2);
+    for (int i = 0; i < dimt_recs_count(); i++) {
+        dimt_rec r = dimt_rec_at(i);
+        if (r.state == ST_OPEN)
+            *(r.m == a ? &ta : &tb) = r.t;
+    }
+    assert_non_null(ta);
+    assert_non_null(tb);
+    assert_int_equal(dimt_load(&s->creates), 2);
+    dimt_cli.veto_qr_module = b;
+    int from = dimt_recs_count();
+    assert_int_equal(ds_query_and_remove(s), CR_REMOVE_VETOED);
+    EXPECT_STATES(from, { ST_QR, ta }, { ST_QR, tb }, { ST_RCANCEL, ta });
+    assert_int_equal(dimt_load(&s->creates), 3); /* a reopened */
+    assert_int_equal(dimt_echo(a, ta), STATUS_SUCCESS);
+    assert_int_equal(dimt_echo(b, tb), STATUS_SUCCESS);
+    /* Without the veto both go (in either order: a's reopen may have registered again). */
+    dimt_cli.veto_qr_module = NULL;
+    from = dimt_recs_count();
+    assert_int_equal(ds_query_and_remove(s), CR_SUCCESS);
+    EXPECT_STATES(from, { ST_QR, NULL }, { ST_QR, NULL }, { ST_RCOMPLETE, NULL }, { ST_RCOMPLETE, NULL });
+    assert_int_equal(dimt_count(ST_QR, ta), 2);
+    assert_int_equal(dimt_count(ST_QR, tb), 2);
+    assert_int_equal(dimt_count(ST_RCOMPLETE, ta), 1);
+    assert_int_equal(dimt_count(ST_RCOMPLETE, tb), 1);
+    assert_int_equal(dimt_count(ST_CLOSE, NULL), 0);
+    dimt_delete(b);
+    dimt_delete(a);
+    assert_int_equal(dimt_postopen_count, dimt_preclose_count);
+    dimt_finish();
+}
+
+/* Spec 1.4 "Methods": an unmatched TargetDereference is a verifier stop, and changes nothing. */
+static void an_unmatched_target_dereference_is_a_verifier_stop_and_changes_nothing(void **state)
+{
+    DMFMODULE m;
+    DMFIOTARGET t;
+
+    begin_dynamic();
+    ds_sensor *s = ds_create(0, NULL);
+    m = dimt_create(&cfg, &attr);
+    t = dimt_opened(0);
+    DMF_DeviceInterfaceMultipleTarget_TargetDereference(m, t);
+    assert_int_equal(dimt_stops(), 1);
+    dimt_expected_stops = 1;
+    /* The Target still works, and its removal does not wait for anything. */
+    assert_int_equal(dimt_echo(m, t), STATUS_SUCCESS);
+    assert_int_equal(DMF_DeviceInterfaceMultipleTarget_TargetReference(m, t), STATUS_SUCCESS);
+    DMF_DeviceInterfaceMultipleTarget_TargetDereference(m, t);
+    assert_int_equal(dimt_stops(), 1);
+    int from = dimt_recs_count();
+    assert_int_equal(ds_query_and_remove(s), CR_SUCCESS);
+    EXPECT_STATES(from, { ST_QR, t }, { ST_RCOMPLETE, t });
+    dimt_delete(m);
+    dimt_finish();
+}
+
 /* D19 */
 static void D19_orderly_removal_yields_query_remove_then_remove_complete(void **state)
 {
@@ -1345,6 +1441,9 @@ PK_TEST_MAIN(PK_TEST(D1_prepare_hardware_option_opens_present_interfaces_and_rel
              PK_TEST(D18_config_open_option_above_2_fails_create_with_invalid_parameter),
              PK_TEST(D18_config_paged_pool_without_passive_level_fails_create_with_invalid_parameter),
              PK_TEST(D18_config_dynamic_module_with_a_hardware_open_option_fails_create_with_unsuccessful),
+             PK_TEST(automatic_stream_start_failure_yields_open_then_close),
+             PK_TEST(two_instances_a_veto_by_one_gives_the_other_remove_cancel),
+             PK_TEST(an_unmatched_target_dereference_is_a_verifier_stop_and_changes_nothing),
              PK_TEST(D19_orderly_removal_yields_query_remove_then_remove_complete),
              PK_TEST(D20_surprise_removal_yields_remove_complete_then_close),
              PK_TEST(D21_query_remove_then_cancel_yields_remove_cancel_with_the_same_target_and_context),

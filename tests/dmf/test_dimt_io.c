@@ -237,6 +237,85 @@ static void send_synchronously_at_dispatch_level_is_invalid_device_request_and_s
     dimt_finish();
 }
 
+/* D49 through this module: with PassiveLevel, completions run at PASSIVE_LEVEL on a worker
+ * thread (not the completing one), and carry the module's handle. */
+static pthread_t d49_thread;
+static KIRQL d49_irql;
+static volatile LONG d49_calls;
+
+static VOID d49_done(DMFMODULE m, VOID *context, VOID *in, size_t in_written, VOID *out, size_t out_read, NTSTATUS status)
+{
+    d49_thread = pthread_self();
+    d49_irql = KeGetCurrentIrql();
+    dimt_on_done(m, context, in, in_written, out, out_read, status);
+    dimt_inc(&d49_calls);
+}
+
+static void D49_passive_module_completions_run_at_passive_level_on_a_worker(void **state)
+{
+    DMFMODULE m;
+    DMFIOTARGET t;
+    dimt_done d;
+    unsigned char in[8] = { 7 }, out[8];
+
+    begin_dynamic();
+    ds_create(0, NULL);
+    attr.PassiveLevel = TRUE;
+    m = dimt_create(&cfg, &attr);
+    t = dimt_opened(0);
+    dimt_done_init(&d);
+    d49_calls = 0;
+    /* DS_IOCTL_ECHO completes inline, on this thread, inside the send. */
+    assert_int_equal(DMF_DeviceInterfaceMultipleTarget_Send(m, t, in, 8, out, 8, IOCTL, DS_IOCTL_ECHO, 0, d49_done, &d),
+                     STATUS_SUCCESS);
+    DIMT_WAIT(dimt_load(&d49_calls) == 1);
+    assert_false(pthread_equal(d49_thread, pthread_self()));
+    assert_int_equal(d49_irql, PASSIVE_LEVEL);
+    assert_ptr_equal(d.module, m);
+    assert_int_equal(d.status, STATUS_SUCCESS);
+    dimt_delete(m);
+    dimt_finish();
+}
+
+/* Spec 1.4 "Stream callbacks": the client's BufferInput gets the module's handle, and what it
+ * writes reaches the device. */
+static DMFMODULE d38_module;
+static volatile LONG d38_inputs;
+
+static VOID d38_input(DMFMODULE m, VOID *buffer, size_t *size, VOID *context)
+{
+    d38_module = m;
+    memset(buffer, 0xA7, *size);
+    dimt_inc(&d38_inputs);
+}
+
+static void stream_buffer_input_gets_the_module_handle_and_its_bytes_reach_the_device(void **state)
+{
+    DMFMODULE m;
+
+    begin_dynamic();
+    ds_sensor *s = ds_create(0, NULL);
+    dimt_config_stream(&cfg, 2, 16, true);
+    cfg.ContinuousRequestTargetModuleConfig.BufferInputSize = 8;
+    cfg.ContinuousRequestTargetModuleConfig.BufferCountInput = 2;
+    cfg.ContinuousRequestTargetModuleConfig.EvtContinuousRequestTargetBufferInput = d38_input;
+    d38_inputs = 0;
+    d38_module = NULL;
+    m = dimt_create(&cfg, &attr);
+    DIMT_WAIT(dimt_load(&s->held) == 2);
+    assert_int_equal(dimt_load(&d38_inputs), 2);
+    assert_ptr_equal(d38_module, m);
+    assert_int_equal(dimt_load(&s->last_hold_in_len), 8);
+    assert_int_equal(dimt_load(&s->last_hold_in_byte), 0xA7);
+    /* The output side gets the module's handle too. */
+    assert_int_equal(ds_release(s, 1, STATUS_SUCCESS), 1);
+    DIMT_WAIT(dimt_load(&dimt_str.outputs) == 1 && dimt_load(&s->held) == 2);
+    assert_ptr_equal(dimt_str.last_module, m);
+    assert_int_equal(dimt_load(&d38_inputs), 3);
+    dimt_delete(m);
+    dimt_finish();
+}
+
 /* D45 (through this module) */
 static void D45_send_ex_and_reuse_ids_through_the_module_are_nonzero_and_strictly_increasing(void **state)
 {
@@ -684,6 +763,8 @@ static void D37_send_synchronously_times_out_after_about_t_and_with_zero_keeps_w
 PK_TEST_MAIN(PK_TEST(D13_without_stream_requests_stream_start_is_invalid_device_request_and_single_requests_work),
              PK_TEST(D14_with_no_target_open_every_per_target_method_fails),
              PK_TEST(send_synchronously_at_dispatch_level_is_invalid_device_request_and_sends_nothing),
+             PK_TEST(D49_passive_module_completions_run_at_passive_level_on_a_worker),
+             PK_TEST(stream_buffer_input_gets_the_module_handle_and_its_bytes_reach_the_device),
              PK_TEST(D45_send_ex_and_reuse_ids_through_the_module_are_nonzero_and_strictly_increasing),
              PK_TEST(D55_both_cancel_spellings_work_and_the_target_form_refuses_another_targets_id),
              PK_TEST(D56_buffer_put_refuses_another_targets_buffer_and_frees_it_for_a_stale_target),
