@@ -316,6 +316,26 @@ static void stream_buffer_input_gets_the_module_handle_and_its_bytes_reach_the_d
     dimt_finish();
 }
 
+/* Spec 1.3 "Each (re)send" and 1.4 "Stream callbacks": without a client BufferInput the
+ * zeroed input buffer is sent; the request always carries BufferInputSize bytes. */
+static void stream_without_buffer_input_sends_buffer_input_size_zeroed_bytes(void **state)
+{
+    DMFMODULE m;
+
+    begin_dynamic();
+    ds_sensor *s = ds_create(0, NULL);
+    dimt_config_stream(&cfg, 2, 16, true);
+    cfg.ContinuousRequestTargetModuleConfig.BufferInputSize = 8;
+    cfg.ContinuousRequestTargetModuleConfig.BufferCountInput = 2;
+    s->last_hold_in_byte = 0x55;
+    m = dimt_create(&cfg, &attr);
+    DIMT_WAIT(dimt_load(&s->held) == 2);
+    assert_int_equal(dimt_load(&s->last_hold_in_len), 8);
+    assert_int_equal(dimt_load(&s->last_hold_in_byte), 0);
+    dimt_delete(m);
+    dimt_finish();
+}
+
 /* D45 (through this module) */
 static void D45_send_ex_and_reuse_ids_through_the_module_are_nonzero_and_strictly_increasing(void **state)
 {
@@ -765,6 +785,7 @@ PK_TEST_MAIN(PK_TEST(D13_without_stream_requests_stream_start_is_invalid_device_
              PK_TEST(send_synchronously_at_dispatch_level_is_invalid_device_request_and_sends_nothing),
              PK_TEST(D49_passive_module_completions_run_at_passive_level_on_a_worker),
              PK_TEST(stream_buffer_input_gets_the_module_handle_and_its_bytes_reach_the_device),
+             PK_TEST(stream_without_buffer_input_sends_buffer_input_size_zeroed_bytes),
              PK_TEST(D45_send_ex_and_reuse_ids_through_the_module_are_nonzero_and_strictly_increasing),
              PK_TEST(D55_both_cancel_spellings_work_and_the_target_form_refuses_another_targets_id),
              PK_TEST(D56_buffer_put_refuses_another_targets_buffer_and_frees_it_for_a_stale_target),
