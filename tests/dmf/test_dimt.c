@@ -830,8 +830,21 @@ static void D21_query_remove_then_cancel_yields_remove_cancel_with_the_same_targ
     assert_int_equal(dimt_load(&s->closes), 1);
     assert_int_equal(dimt_postopen_count, 2);
     assert_int_equal(dimt_preclose_count, 1);
+
+    /* Once more, refused by the bus driver this time. */
+    s->veto_query_remove = 0;
+    d21_context_ok = -1;
+    assert_int_equal(PnpkitSimVetoQueryRemove(s->dn, TRUE), STATUS_SUCCESS);
+    from = dimt_recs_count();
+    assert_int_equal(ds_query_and_remove(s), CR_REMOVE_VETOED);
+    assert_int_equal(PnpkitSimVetoQueryRemove(s->dn, FALSE), STATUS_SUCCESS);
+    EXPECT_STATES(from, { ST_QR, t }, { ST_RCANCEL, t });
+    assert_int_equal(d21_context_ok, 1);
+    assert_int_equal(dimt_load(&s->creates), 3);
+    assert_int_equal(dimt_echo(m, t), STATUS_SUCCESS);
     dimt_delete(m);
-    assert_int_equal(dimt_preclose_count, 2);
+    assert_int_equal(dimt_postopen_count, 3);
+    assert_int_equal(dimt_preclose_count, 3);
     dimt_finish();
 }
 
