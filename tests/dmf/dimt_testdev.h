@@ -132,6 +132,7 @@ struct ds_sensor {
     volatile LONG last_hold_in_len, last_hold_in_byte; /* of the last DS_IOCTL_HOLD */
     volatile ULONG last_access, last_share;
     volatile LONG fail_creates;  /* the next n creates fail with fail_create_status */
+    volatile LONG defer_cancel_ms; /* cancelled requests complete that much later (worker) */
     NTSTATUS fail_create_status;
     volatile LONG veto_query_remove;
     volatile LONG seq;
@@ -147,7 +148,9 @@ typedef struct ds_ctx {
 WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(ds_ctx, ds_ctx_get)
 
 /* Requests the sensors keep: HOLD (until cancelled / released) and LATER (the worker). */
-enum { DS_KIND_HOLD = 1, DS_KIND_LATER = 2 };
+/* CANCELLING: a cancelled request whose completion the worker delivers after
+ * defer_cancel_ms (a device that takes time to give a cancelled request back). */
+enum { DS_KIND_HOLD = 1, DS_KIND_LATER = 2, DS_KIND_CANCELLING = 3 };
 typedef struct ds_pending {
     bool used, armed;
     int kind;
@@ -234,6 +237,20 @@ static VOID ds_cancel(WDFREQUEST r)
         s = ds_of(WdfIoQueueGetDevice(WdfRequestGetIoQueue(r)));
     if (was_armed)
         __atomic_sub_fetch(&s->held, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&s->defer_cancel_ms, __ATOMIC_SEQ_CST) > 0) {
+        bool queued = false;
+        pthread_mutex_lock(&ds_io.lock);
+        for (int i = 0; i < DS_MAX_PENDING && !queued; i++)
+            if (!ds_io.p[i].used) {
+                ds_io.p[i] = (ds_pending){ .used = true, .armed = true, .kind = DS_KIND_CANCELLING, .s = s, .r = r,
+                                           .due = pk_test_now_ms() + (uint64_t)s->defer_cancel_ms };
+                queued = true;
+            }
+        pthread_cond_signal(&ds_io.cond);
+        pthread_mutex_unlock(&ds_io.lock);
+        if (queued)
+            return;
+    }
     WdfRequestComplete(r, STATUS_CANCELLED);
     /* Counted after the completion (and an inline completion routine) ran. */
     __atomic_add_fetch(&s->cancels, 1, __ATOMIC_SEQ_CST);
@@ -326,6 +343,13 @@ static DIMT_UNUSED int ds_release(ds_sensor *s, int n, NTSTATUS status)
     return done;
 }
 
+static void ds_complete_cancelling(ds_pending *p)
+{
+    WdfRequestComplete(p->r, STATUS_CANCELLED);
+    __atomic_add_fetch(&p->s->cancels, 1, __ATOMIC_SEQ_CST);
+    dimt_changed();
+}
+
 static void *ds_worker(void *arg)
 {
     ds_pending p;
@@ -334,7 +358,8 @@ static void *ds_worker(void *arg)
         uint64_t next = UINT64_MAX, now = pk_test_now_ms();
         bool due = false;
         for (int i = 0; i < DS_MAX_PENDING; i++)
-            if (ds_io.p[i].used && ds_io.p[i].armed && ds_io.p[i].kind == DS_KIND_LATER) {
+            if (ds_io.p[i].used && ds_io.p[i].armed &&
+                (ds_io.p[i].kind == DS_KIND_LATER || ds_io.p[i].kind == DS_KIND_CANCELLING)) {
                 if (ds_io.p[i].due <= now)
                     due = true;
                 else if (ds_io.p[i].due < next)
@@ -344,6 +369,8 @@ static void *ds_worker(void *arg)
             pthread_mutex_unlock(&ds_io.lock);
             while (ds_take(NULL, DS_KIND_LATER, true, &p))
                 ds_finish_taken(&p, STATUS_SUCCESS);
+            while (ds_take(NULL, DS_KIND_CANCELLING, true, &p))
+                ds_complete_cancelling(&p);
             pthread_mutex_lock(&ds_io.lock);
             continue;
         }
@@ -359,6 +386,8 @@ static void *ds_worker(void *arg)
     /* What is left is released. */
     while (ds_take(NULL, DS_KIND_LATER, false, &p))
         ds_finish_taken(&p, STATUS_SUCCESS);
+    while (ds_take(NULL, DS_KIND_CANCELLING, false, &p))
+        ds_complete_cancelling(&p);
     return NULL;
 }
 

@@ -483,12 +483,14 @@ static void D56_buffer_put_refuses_another_targets_buffer_and_frees_it_for_a_sta
     dimt_finish();
 }
 
-/* D58 */
+/* D58: the sensor gives cancelled requests back 150 ms late, so a StreamStop that waits and
+ * one that does not are told apart. */
 static void D58_stream_stop_at_dispatch_level_cancels_without_waiting_and_at_passive_waits(void **state)
 {
     DMFMODULE m;
     DMFIOTARGET t;
     KIRQL old;
+    uint64_t t0, took;
 
     begin_dynamic();
     ds_sensor *s = ds_create(0, NULL);
@@ -499,21 +501,31 @@ static void D58_stream_stop_at_dispatch_level_cancels_without_waiting_and_at_pas
     assert_int_equal(DMF_DeviceInterfaceMultipleTarget_StreamStart(m, t), STATUS_SUCCESS);
     DIMT_WAIT(dimt_load(&s->held) == 3);
     assert_int_equal(DMF_DeviceInterfaceMultipleTarget_StreamStart(m, t), STATUS_INVALID_DEVICE_STATE);
+    s->defer_cancel_ms = 150;
 
+    t0 = pk_test_now_ms();
     KeRaiseIrql(DISPATCH_LEVEL, &old);
     DMF_DeviceInterfaceMultipleTarget_StreamStop(m, t);
     KeLowerIrql(old);
+    took = pk_test_now_ms() - t0;
+    assert_int_equal(dimt_load(&s->held), 0);    /* every request was cancelled ... */
+    assert_int_equal(dimt_load(&s->cancels), 0); /* ... and none was back yet: no wait */
+    assert_true(took < 100);
     DIMT_WAIT(dimt_load(&s->cancels) == 3);
-    assert_int_equal(dimt_load(&s->held), 0);
     assert_int_equal(dimt_str.outputs, 0); /* stopping: BufferOutput is not called */
 
-    /* Started again, then stopped at PASSIVE_LEVEL: every request is back when it returns. */
+    /* Started again (every request is back: the sensor counts a cancel after its completion
+     * returned), then stopped at PASSIVE_LEVEL: it waits. */
     assert_int_equal(DMF_DeviceInterfaceMultipleTarget_StreamStart(m, t), STATUS_SUCCESS);
     DIMT_WAIT(dimt_load(&s->held) == 3);
+    t0 = pk_test_now_ms();
     DMF_DeviceInterfaceMultipleTarget_StreamStop(m, t);
+    took = pk_test_now_ms() - t0;
     assert_int_equal(dimt_load(&s->cancels), 6);
+    assert_true(took >= 140);
     assert_int_equal(dimt_load(&s->held), 0);
     assert_int_equal(dimt_str.outputs, 0);
+    s->defer_cancel_ms = 0;
     dimt_delete(m);
     dimt_finish();
 }
@@ -550,6 +562,8 @@ static void d34_run(bool surprise)
     /* Some completions before: BufferOutput runs for them, and they are sent again. */
     assert_int_equal(ds_release(d34_sensor, 2, STATUS_SUCCESS), 2);
     DIMT_WAIT(dimt_load(&dimt_str.outputs) == 2 && dimt_load(&d34_sensor->held) == 3);
+    /* The device gives cancelled requests back 50 ms late: the removal must wait for them. */
+    d34_sensor->defer_cancel_ms = 50;
     int from = dimt_recs_count();
     if (surprise) {
         ds_surprise_remove(d34_sensor);
