@@ -9,9 +9,9 @@
  * Open, Close, Stop, Start, Purge, removal callbacks) are in the section at the end. A Stopped
  * remote target holds the requests sent to it (delivered FIFO on Start); a Stopped local target
  * refuses them with STATUS_INVALID_DEVICE_STATE (pnpkit: the local target has no hold list). A
- * remote target sends through a device object of its own (WdfIoTargetWdmGetTargetDeviceObject
- * still returns the real one), so a request sent to it needs one stack location more than the
- * real device's stack.
+ * remote target is one object, with no driver or device object of its own: a request sent to it
+ * goes straight to the opened device (WdfIoTargetWdmGetTargetDeviceObject) and needs that
+ * device's stack locations, no more; a held request is kept in the target, its IRP not sent.
  *
  * Formatting: the WdfIoTargetFormatRequestFor* functions write the next stack location of a
  * request's IRP for the target. For a driver-created request they allocate its IRP (or a deeper

@@ -720,7 +720,7 @@ NTSTATUS WdfRequestCreate(PWDF_OBJECT_ATTRIBUTES RequestAttributes, WDFIOTARGET 
     r->passive_completion = r->header.execution_level == WdfExecutionLevelPassive;
     r->state = WDF_REQ_IDLE;
     if (t) {
-        r->irp = IoAllocateIrp(t->target_device->StackSize, FALSE);
+        r->irp = IoAllocateIrp(wdf_target_stack_size(t), FALSE);
         if (!r->irp) {
             pk_object_abandon(&r->header);
             status = STATUS_INSUFFICIENT_RESOURCES;

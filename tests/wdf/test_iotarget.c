@@ -947,6 +947,87 @@ static void bad_target_handles_are_refused_and_change_nothing(void **state)
     finish();
 }
 
+
+/* A remote target is one object: no driver or device object of its own (a DMF module may open
+ * thousands). Its requests need only the opened device's stack locations, and the WDM accessors
+ * give the opened device and file. */
+static void a_remote_target_is_one_object_and_its_requests_need_only_the_devices_stack(void **state)
+{
+    WDFIOTARGET t[64];
+    WDFREQUEST r;
+    PDEVICE_OBJECT dev;
+    ULONG before;
+    done_record d;
+
+    setup();
+    before = PnpkitLiveObjectCount();
+    assert_int_equal(WdfIoTargetCreate(src, WDF_NO_OBJECT_ATTRIBUTES, &t[0]), STATUS_SUCCESS);
+    assert_int_equal(PnpkitLiveObjectCount(), before + 1);
+    for (int i = 1; i < 64; i++)
+        assert_int_equal(WdfIoTargetCreate(src, WDF_NO_OBJECT_ATTRIBUTES, &t[i]), STATUS_SUCCESS);
+    assert_int_equal(PnpkitLiveObjectCount(), before + 64);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(open_by_name(t[i], NULL, NULL, NULL), STATUS_SUCCESS);
+    dev = WdfIoTargetWdmGetTargetDeviceObject(t[0]);
+    assert_non_null(dev);
+    assert_ptr_equal(IoGetRelatedDeviceObject(WdfIoTargetWdmGetTargetFileObject(t[0])), dev);
+    assert_int_equal(WdfRequestCreate(NULL, t[0], &r), STATUS_SUCCESS);
+    assert_int_equal(WdfIoTargetFormatRequestForIoctl(t[0], r, WT_IOCTL_ECHO, in_mem, NULL, out_mem, NULL),
+                     STATUS_SUCCESS);
+    assert_int_equal(WdfRequestWdmGetIrp(r)->StackCount, dev->StackSize);
+    init_record(&d);
+    WdfRequestSetCompletionRoutine(r, on_done, &d);
+    assert_true(WdfRequestSend(r, t[0], NULL));
+    pk_test_wait_event(&d.event);
+    assert_int_equal(d.status, STATUS_SUCCESS);
+    WdfObjectDelete(r);
+    for (int i = 0; i < 64; i++)
+        WdfObjectDelete(t[i]);
+    assert_int_equal(PnpkitLiveObjectCount(), before);
+    finish();
+}
+
+/* A held request that is cancelled, or whose timeout fires, completes once with
+ * STATUS_CANCELLED or STATUS_IO_TIMEOUT without reaching the device, and Start delivers only
+ * the others, in order. */
+static void a_held_request_cancelled_or_timed_out_never_reaches_the_device(void **state)
+{
+    WDF_REQUEST_SEND_OPTIONS o;
+    done_record d[3];
+    WDFREQUEST r[3];
+    WDFIOTARGET t;
+
+    setup();
+    t = opened_target();
+    WdfIoTargetStop(t, WdfIoTargetLeaveSentIoPending);
+    done_seq = 0;
+    for (int i = 0; i < 3; i++)
+        r[i] = new_request(t, WT_IOCTL_ECHO, &d[i]);
+    assert_true(WdfRequestSend(r[0], t, NULL));
+    WDF_REQUEST_SEND_OPTIONS_INIT(&o, WDF_REQUEST_SEND_OPTION_TIMEOUT);
+    o.Timeout = WDF_REL_TIMEOUT_IN_MS(10);
+    assert_true(WdfRequestSend(r[1], t, &o));
+    assert_true(WdfRequestSend(r[2], t, NULL));
+    assert_true(WdfRequestCancelSentRequest(r[0]));
+    assert_int_equal(d[0].calls, 1);
+    assert_int_equal(d[0].status, STATUS_CANCELLED);
+    assert_false(WdfRequestCancelSentRequest(r[0]));
+    pk_test_wait_event(&d[1].event);
+    assert_int_equal(d[1].calls, 1);
+    assert_int_equal(d[1].status, STATUS_IO_TIMEOUT);
+    assert_int_equal(d[2].calls, 0);
+    assert_int_equal(wtw_st[1].ioctls, 0);
+    assert_int_equal(WdfIoTargetStart(t), STATUS_SUCCESS);
+    pk_test_wait_event(&d[2].event);
+    assert_int_equal(d[2].calls, 1);
+    assert_int_equal(d[2].status, STATUS_SUCCESS);
+    assert_int_equal(wtw_st[1].ioctls, 1);
+    for (int i = 0; i < 3; i++)
+        WdfObjectDelete(r[i]);
+    WdfObjectDelete(t);
+    finish();
+}
+
 PK_TEST_MAIN(PK_TEST(bad_target_handles_are_refused_and_change_nothing),
              PK_TEST(open_checks_the_size_and_accepts_the_older_size),
              PK_TEST(open_by_empty_name_or_unknown_type_is_invalid_parameter),
@@ -976,4 +1057,6 @@ PK_TEST_MAIN(PK_TEST(bad_target_handles_are_refused_and_change_nothing),
              PK_TEST(purge_cancels_held_requests_and_refuses_sends_until_start),
              PK_TEST(desired_and_share_access_reach_the_target_driver),
              PK_TEST(stop_leaves_ignore_target_state_requests_and_close_cancels_them),
-             PK_TEST(synchronous_read_and_write_reach_the_target))
+             PK_TEST(synchronous_read_and_write_reach_the_target),
+             PK_TEST(a_remote_target_is_one_object_and_its_requests_need_only_the_devices_stack),
+             PK_TEST(a_held_request_cancelled_or_timed_out_never_reaches_the_device))
