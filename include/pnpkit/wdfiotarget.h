@@ -4,11 +4,14 @@
  * Today this header has the part every target shares and the local I/O target
  * (WdfDeviceGetIoTarget: the device a WDF device attached to). The local target is created,
  * opened and started by the framework with its device; power transitions do not change it; when
- * the device is removed it moves to Closed (sends are refused with STATUS_INVALID_DEVICE_STATE)
- * and the requests sent to it are cancelled and waited for. Remote targets (WdfIoTargetCreate,
+ * the device is removed it moves to Closed (sends are refused with STATUS_INVALID_DEVICE_STATE),
+ * the requests held in it complete with STATUS_WDF_DEVICE_REMOVED_NOT_SENT and the requests sent
+ * to it are cancelled and waited for. Remote targets (WdfIoTargetCreate,
  * Open, Close, Stop, Start, Purge, removal callbacks) are in the section at the end. A Stopped
- * remote target holds the requests sent to it (delivered FIFO on Start); a Stopped local target
- * refuses them with STATUS_INVALID_DEVICE_STATE (pnpkit: the local target has no hold list). A
+ * target, local or remote, holds the requests sent to it, synchronous ones included: Start
+ * delivers them in FIFO order, Purge completes them with STATUS_CANCELLED, a close (for the
+ * local target: the removal of its device) with STATUS_WDF_DEVICE_REMOVED_NOT_SENT, a cancel or
+ * a timeout with STATUS_CANCELLED / STATUS_IO_TIMEOUT. A
  * remote target is one object, with no driver or device object of its own: a request sent to it
  * goes straight to the opened device (WdfIoTargetWdmGetTargetDeviceObject) and needs that
  * device's stack locations, no more; a held request is kept in the target, its IRP not sent.
@@ -217,7 +220,7 @@ PNPKIT_API VOID WdfIoTargetCloseForQueryRemove(WDFIOTARGET IoTarget);
  * opened target; STATUS_INVALID_DEVICE_REQUEST above DISPATCH_LEVEL; STATUS_INVALID_HANDLE.
  * IRQL <= DISPATCH_LEVEL. */
 PNPKIT_API NTSTATUS WdfIoTargetStart(WDFIOTARGET IoTarget);
-/* -> Stopped: new sends are held (remote targets). Action: CancelSentIo cancels and waits,
+/* -> Stopped: new sends are held (local and remote targets). Action: CancelSentIo cancels and waits,
  * WaitForSentIoToComplete waits (both PASSIVE_LEVEL), LeaveSentIoPending (IRQL <=
  * DISPATCH_LEVEL) does neither; IGNORE_TARGET_STATE and SEND_AND_FORGET requests are neither
  * cancelled nor waited for, held ones stay held. Ignored (verifier report) on a closed or

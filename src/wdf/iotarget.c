@@ -108,7 +108,7 @@ wdf_send_decision wdf_target_begin_send(wdf_iotarget *t, wdf_request *r, ULONG f
      * IGNORE_TARGET_STATE requests pass a Stopped or Purged target, and a remote target while
      * it closes (the removing phase: open_state still Open), never one that is closed or
      * deleted; SEND_AND_FORGET ones are never held (nothing tracks them). */
-    hold = state == WdfIoTargetStopped && !pass && !t->local;
+    hold = state == WdfIoTargetStopped && !pass;
     if (state != WdfIoTargetStarted && !hold &&
         !(ignore && (state == WdfIoTargetStopped || state == WdfIoTargetPurged ||
                    (!t->local && t->open_state == WDF_TARGET_OPEN_OPEN && state != WdfIoTargetDeleted)))) {
