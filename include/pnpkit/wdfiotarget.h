@@ -216,7 +216,12 @@ PNPKIT_API NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PA
  * PASSIVE_LEVEL. */
 PNPKIT_API VOID WdfIoTargetClose(WDFIOTARGET IoTarget);
 PNPKIT_API VOID WdfIoTargetCloseForQueryRemove(WDFIOTARGET IoTarget);
-/* Stopped or Purged -> Started. STATUS_INVALID_DEVICE_STATE for a Deleted, closed or never
+/* Stopped or Purged -> Started, then delivers the held requests in order on this thread.
+ * State changes are serialized: while a Stop that cancels or waits, or a Purge, is in progress
+ * on another thread, Start waits for it to end (PASSIVE_LEVEL). When it cannot wait (at
+ * DISPATCH_LEVEL, or from a completion routine that such a Stop or Purge runs on its own thread)
+ * it returns STATUS_SUCCESS at once and the Stop or Purge starts the target when it ends, unless
+ * another Stop or Purge begins first. STATUS_INVALID_DEVICE_STATE for a Deleted, closed or never
  * opened target; STATUS_INVALID_DEVICE_REQUEST above DISPATCH_LEVEL; STATUS_INVALID_HANDLE.
  * IRQL <= DISPATCH_LEVEL. */
 PNPKIT_API NTSTATUS WdfIoTargetStart(WDFIOTARGET IoTarget);

@@ -328,27 +328,94 @@ void wdf_target_close_for_removal(wdf_iotarget *t)
     wdf_target_wait_tracked(t, true);
 }
 
-/* ---- Start, Stop, Purge ---- */
+/* ---- Start, Stop, Purge ----
+ *
+ * State changes are serialized as the spec asks: a Stop that cancels or waits for sent I/O and
+ * every Purge count in t->changing from their state change until they are done, and a Start
+ * waits until no such change is in progress (t->change_done), then moves the target. A Start
+ * that cannot wait (DISPATCH_LEVEL, or called by the thread running the change, from a
+ * completion routine its cancel pass ran) is recorded in t->start_pending and carried out by
+ * the last change when it ends. Stop with LeaveSentIoPending changes the state under the lock
+ * and is done at once. */
+
+/* The target whose Stop or Purge this thread is running (a Start from inside it must not wait
+ * for it). */
+static __thread wdf_iotarget *tls_changing;
+
+/* Stopped or Purged -> Started (t->lock held); false in any other state but Started. */
+static bool start_locked(wdf_iotarget *t)
+{
+    if (t->state == WdfIoTargetStopped || t->state == WdfIoTargetPurged) {
+        pk_store_release(&t->state, WdfIoTargetStarted);
+        return true;
+    }
+    return t->state == WdfIoTargetStarted;
+}
+
+/* Moves t to `to` and counts a change in progress when it waits (t->lock held). Only from
+ * Started, Stopped or Purged (false otherwise). */
+static bool change_begin_locked(wdf_iotarget *t, WDF_IO_TARGET_STATE to, bool waits)
+{
+    if (t->state != WdfIoTargetStarted && t->state != WdfIoTargetStopped && t->state != WdfIoTargetPurged)
+        return false;
+    pk_store_release(&t->state, to);
+    /* A Start deferred by an earlier change is overtaken by this one. */
+    t->start_pending = false;
+    if (waits)
+        t->changing++;
+    return true;
+}
+
+static void change_end(wdf_iotarget *t)
+{
+    bool start = false;
+
+    pk_lock_acquire(&t->lock);
+    if (--t->changing == 0) {
+        if (t->start_pending) {
+            t->start_pending = false;
+            start = start_locked(t);
+        }
+        KeSetEvent(&t->change_done, IO_NO_INCREMENT, FALSE);
+    }
+    pk_lock_release(&t->lock);
+    if (start)
+        wdf_target_deliver_held(t);
+}
 
 NTSTATUS WdfIoTargetStart(WDFIOTARGET IoTarget)
 {
     static const char api[] = "WdfIoTargetStart";
+    bool can_wait = pk_irql() == PASSIVE_LEVEL;
     wdf_iotarget *t;
     NTSTATUS status = STATUS_SUCCESS;
+    bool deliver = false;
 
     if (!pk_irql_ok(api, DISPATCH_LEVEL))
         return STATUS_INVALID_DEVICE_REQUEST;
     status = wdf_target_reference(IoTarget, api, &t);
     if (!NT_SUCCESS(status))
         return status;
+    if (tls_changing == t)
+        can_wait = false;
     pk_lock_acquire(&t->lock);
-    if (t->state == WdfIoTargetStopped || t->state == WdfIoTargetPurged)
-        pk_store_release(&t->state, WdfIoTargetStarted);
-    else if (t->state != WdfIoTargetStarted)
+    while (t->changing && can_wait) {
+        KeClearEvent(&t->change_done);
+        pk_lock_release(&t->lock);
+        KeWaitForSingleObject(&t->change_done, Executive, KernelMode, FALSE, NULL);
+        pk_lock_acquire(&t->lock);
+    }
+    if (t->changing && (t->state == WdfIoTargetStopped || t->state == WdfIoTargetPurged)) {
+        /* It cannot wait: the change in progress starts the target when it ends. */
+        t->start_pending = true;
+    } else if (start_locked(t)) {
+        deliver = true;
+    } else {
         status = STATUS_INVALID_DEVICE_STATE;
+    }
     pk_lock_release(&t->lock);
     /* The held requests are counted as sent: the target cannot close before they finish. */
-    if (NT_SUCCESS(status))
+    if (deliver)
         wdf_target_deliver_held(t);
     pk_object_dereference(&t->header);
     return status;
@@ -357,30 +424,31 @@ NTSTATUS WdfIoTargetStart(WDFIOTARGET IoTarget)
 VOID WdfIoTargetStop(WDFIOTARGET IoTarget, WDF_IO_TARGET_SENT_IO_ACTION Action)
 {
     static const char api[] = "WdfIoTargetStop";
-    wdf_iotarget *t;
-    bool changed = false;
+    bool waits = Action != WdfIoTargetLeaveSentIoPending;
+    wdf_iotarget *t, *outer;
+    bool changed;
 
     if (Action < WdfIoTargetCancelSentIo || Action > WdfIoTargetLeaveSentIoPending) {
         pk_verifier_report(api, "invalid action %d", (int)Action);
         return;
     }
-    if (!pk_irql_ok(api, Action == WdfIoTargetLeaveSentIoPending ? DISPATCH_LEVEL : PASSIVE_LEVEL))
+    if (!pk_irql_ok(api, waits ? PASSIVE_LEVEL : DISPATCH_LEVEL))
         return;
     if (!NT_SUCCESS(wdf_target_reference(IoTarget, api, &t)))
         return;
     pk_lock_acquire(&t->lock);
-    if (t->state == WdfIoTargetStarted || t->state == WdfIoTargetStopped || t->state == WdfIoTargetPurged) {
-        pk_store_release(&t->state, WdfIoTargetStopped);
-        changed = true;
-    }
+    changed = change_begin_locked(t, WdfIoTargetStopped, waits);
     pk_lock_release(&t->lock);
     if (!changed) {
         pk_verifier_report(api, "the target is closed or deleted");
-    } else if (Action == WdfIoTargetCancelSentIo) {
-        wdf_target_cancel_sent(t);
+    } else if (waits) {
+        outer = tls_changing;
+        tls_changing = t;
+        if (Action == WdfIoTargetCancelSentIo)
+            wdf_target_cancel_sent(t);
         wdf_target_wait_sent(t);
-    } else if (Action == WdfIoTargetWaitForSentIoToComplete) {
-        wdf_target_wait_sent(t);
+        tls_changing = outer;
+        change_end(t);
     }
     pk_object_dereference(&t->header);
 }
@@ -388,8 +456,8 @@ VOID WdfIoTargetStop(WDFIOTARGET IoTarget, WDF_IO_TARGET_SENT_IO_ACTION Action)
 VOID WdfIoTargetPurge(WDFIOTARGET IoTarget, WDF_IO_TARGET_PURGE_IO_ACTION Action)
 {
     static const char api[] = "WdfIoTargetPurge";
-    wdf_iotarget *t;
-    bool changed = false;
+    wdf_iotarget *t, *outer;
+    bool changed;
 
     if (Action != WdfIoTargetPurgeIoAndWait && Action != WdfIoTargetPurgeIo) {
         pk_verifier_report(api, "invalid action %d", (int)Action);
@@ -400,18 +468,19 @@ VOID WdfIoTargetPurge(WDFIOTARGET IoTarget, WDF_IO_TARGET_PURGE_IO_ACTION Action
     if (!NT_SUCCESS(wdf_target_reference(IoTarget, api, &t)))
         return;
     pk_lock_acquire(&t->lock);
-    if (t->state == WdfIoTargetStarted || t->state == WdfIoTargetStopped || t->state == WdfIoTargetPurged) {
-        pk_store_release(&t->state, WdfIoTargetPurged);
-        changed = true;
-    }
+    changed = change_begin_locked(t, WdfIoTargetPurged, true);
     pk_lock_release(&t->lock);
     if (!changed) {
         pk_verifier_report(api, "the target is closed or deleted");
     } else {
+        outer = tls_changing;
+        tls_changing = t;
         wdf_target_finish_held(t, STATUS_CANCELLED);
         wdf_target_cancel_sent(t);
         if (Action == WdfIoTargetPurgeIoAndWait)
             wdf_target_wait_sent(t);
+        tls_changing = outer;
+        change_end(t);
     }
     pk_object_dereference(&t->header);
 }

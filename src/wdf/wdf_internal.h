@@ -519,7 +519,11 @@ struct wdf_iotarget {
     uint32_t waiters;
     uint32_t cancel_epoch;          /* numbers the cancel passes */
     KEVENT sent_empty;              /* set when sent_count drops with waiters */
-    KEVENT change_done;             /* (unused until Start waits for Stop / Purge) */
+    /* Serialized state changes (iotarget.c): Stops that cancel or wait and Purges in progress,
+     * a Start that could not wait for them, and the event a waiting Start sleeps on. */
+    uint32_t changing;
+    bool start_pending;
+    KEVENT change_done;             /* set when changing drops to 0 */
     /* Remote targets (iotarget_remote.c). lock protects open_state and the fields below that
      * the notification callbacks read; open/close are serialised by open_state and open_done. */
     uint8_t open_state;             /* WDF_TARGET_OPEN_CLOSED / _OPENING / _OPEN */

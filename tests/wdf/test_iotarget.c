@@ -1028,6 +1028,159 @@ static void a_held_request_cancelled_or_timed_out_never_reaches_the_device(void 
     finish();
 }
 
+
+/* Start waits for a Stop or Purge in progress on another thread (io.md 1.3, "Start, Stop and
+ * Purge"). */
+typedef struct change_arg {
+    WDFIOTARGET t;
+    int kind;                   /* 0: Stop(WaitForSentIo), 1: Purge(PurgeIoAndWait), 2: Start */
+    WDFREQUEST watch;           /* Start: the request whose send must have finished first */
+    NTSTATUS watch_status;      /* its status when Start returned */
+    NTSTATUS status;
+    volatile bool done;
+} change_arg;
+
+static void *change_thread(void *arg)
+{
+    change_arg *a = arg;
+
+    if (a->kind == 0) {
+        WdfIoTargetStop(a->t, WdfIoTargetWaitForSentIoToComplete);
+    } else if (a->kind == 1) {
+        WdfIoTargetPurge(a->t, WdfIoTargetPurgeIoAndWait);
+    } else {
+        a->status = WdfIoTargetStart(a->t);
+        a->watch_status = WdfRequestGetStatus(a->watch);
+    }
+    __atomic_store_n(&a->done, true, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void wait_for_state(WDFIOTARGET t, WDF_IO_TARGET_STATE s)
+{
+    for (int i = 0; i < 5000 && WdfIoTargetGetState(t) != s; i++)
+        usleep(1000);
+    assert_int_equal(WdfIoTargetGetState(t), s);
+}
+
+static void start_waits_for_a_stop_in_progress_on_another_thread(void **state)
+{
+    change_arg stop = { 0 }, start = { 0 };
+    pthread_t a, b;
+    done_record d;
+    WDFREQUEST r;
+    WDFIOTARGET t;
+
+    setup();
+    t = opened_target();
+    r = new_request(t, WT_IOCTL_NEVER, &d);
+    assert_true(WdfRequestSend(r, t, NULL));
+    stop.t = start.t = t;
+    stop.kind = 0;
+    start.kind = 2;
+    start.watch = r;
+    assert_int_equal(pthread_create(&a, NULL, change_thread, &stop), 0);
+    wait_for_state(t, WdfIoTargetStopped); /* the Stop is in its wait */
+    assert_int_equal(pthread_create(&b, NULL, change_thread, &start), 0);
+    usleep(30000);
+    assert_false(__atomic_load_n(&stop.done, __ATOMIC_ACQUIRE));
+    assert_false(__atomic_load_n(&start.done, __ATOMIC_ACQUIRE));
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetStopped);
+    assert_int_equal(wtw_flush_never(), 1); /* the sent request completes: the Stop ends */
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    assert_int_equal(start.status, STATUS_SUCCESS);
+    assert_int_equal(start.watch_status, STATUS_CANCELLED);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetStarted);
+    WdfObjectDelete(r);
+    WdfObjectDelete(t);
+    finish();
+}
+
+/* A completion routine that blocks the thread completing it until the test opens the gate. */
+static KEVENT purge_gate, purge_in_routine;
+
+static void on_done_gated(WDFREQUEST request, WDFIOTARGET t, PWDF_REQUEST_COMPLETION_PARAMS params,
+                          WDFCONTEXT context)
+{
+    KeSetEvent(&purge_in_routine, IO_NO_INCREMENT, FALSE);
+    KeWaitForSingleObject(&purge_gate, Executive, KernelMode, FALSE, NULL);
+    on_done(request, t, params, context);
+}
+
+static void start_waits_for_a_purge_in_progress_on_another_thread(void **state)
+{
+    change_arg purge = { 0 }, start = { 0 };
+    pthread_t a, b;
+    done_record d;
+    WDFREQUEST r;
+    WDFIOTARGET t;
+
+    setup();
+    KeInitializeEvent(&purge_gate, NotificationEvent, FALSE);
+    KeInitializeEvent(&purge_in_routine, NotificationEvent, FALSE);
+    t = opened_target();
+    r = new_request(t, WT_IOCTL_NEVER, NULL);
+    init_record(&d);
+    WdfRequestSetCompletionRoutine(r, on_done_gated, &d);
+    assert_true(WdfRequestSend(r, t, NULL));
+    purge.t = start.t = t;
+    purge.kind = 1;
+    start.kind = 2;
+    start.watch = r;
+    assert_int_equal(pthread_create(&a, NULL, change_thread, &purge), 0);
+    /* The purge cancelled the request; its completion routine runs (and blocks) on the purging
+     * thread, inside the purge. */
+    pk_test_wait_event(&purge_in_routine);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetPurged);
+    assert_int_equal(pthread_create(&b, NULL, change_thread, &start), 0);
+    usleep(30000);
+    assert_false(__atomic_load_n(&start.done, __ATOMIC_ACQUIRE));
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetPurged);
+    KeSetEvent(&purge_gate, IO_NO_INCREMENT, FALSE);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    assert_int_equal(start.status, STATUS_SUCCESS);
+    assert_int_equal(start.watch_status, STATUS_CANCELLED);
+    assert_int_equal(d.status, STATUS_CANCELLED);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetStarted);
+    WdfObjectDelete(r);
+    WdfObjectDelete(t);
+    finish();
+}
+
+/* A Start that cannot wait (DISPATCH_LEVEL) during a Stop in progress returns at once, and the
+ * Stop starts the target when it ends; a later Stop overrides it. */
+static void a_start_at_dispatch_level_during_a_stop_takes_effect_when_the_stop_ends(void **state)
+{
+    change_arg stop = { 0 };
+    pthread_t a;
+    done_record d;
+    WDFREQUEST r;
+    WDFIOTARGET t;
+    KIRQL old;
+
+    setup();
+    t = opened_target();
+    r = new_request(t, WT_IOCTL_NEVER, &d);
+    assert_true(WdfRequestSend(r, t, NULL));
+    stop.t = t;
+    stop.kind = 0;
+    assert_int_equal(pthread_create(&a, NULL, change_thread, &stop), 0);
+    wait_for_state(t, WdfIoTargetStopped);
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    assert_int_equal(WdfIoTargetStart(t), STATUS_SUCCESS);
+    KeLowerIrql(old);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetStopped);
+    assert_false(__atomic_load_n(&stop.done, __ATOMIC_ACQUIRE));
+    assert_int_equal(wtw_flush_never(), 1);
+    pthread_join(a, NULL);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetStarted);
+    WdfObjectDelete(r);
+    WdfObjectDelete(t);
+    finish();
+}
+
 PK_TEST_MAIN(PK_TEST(bad_target_handles_are_refused_and_change_nothing),
              PK_TEST(open_checks_the_size_and_accepts_the_older_size),
              PK_TEST(open_by_empty_name_or_unknown_type_is_invalid_parameter),
@@ -1059,4 +1212,7 @@ PK_TEST_MAIN(PK_TEST(bad_target_handles_are_refused_and_change_nothing),
              PK_TEST(stop_leaves_ignore_target_state_requests_and_close_cancels_them),
              PK_TEST(synchronous_read_and_write_reach_the_target),
              PK_TEST(a_remote_target_is_one_object_and_its_requests_need_only_the_devices_stack),
-             PK_TEST(a_held_request_cancelled_or_timed_out_never_reaches_the_device))
+             PK_TEST(a_held_request_cancelled_or_timed_out_never_reaches_the_device),
+             PK_TEST(start_waits_for_a_stop_in_progress_on_another_thread),
+             PK_TEST(start_waits_for_a_purge_in_progress_on_another_thread),
+             PK_TEST(a_start_at_dispatch_level_during_a_stop_takes_effect_when_the_stop_ends))
