@@ -97,6 +97,8 @@ static void close_target(wdf_iotarget *t, WDF_IO_TARGET_STATE reason)
         ObDereferenceObject(real);
 }
 
+void (*wdf_target_open_hook)(WDFIOTARGET target);
+
 /* ---- Removal notifications ---- */
 
 static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p);
@@ -280,6 +282,10 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
         if (old_nfile)
             ObDereferenceObject(old_nfile);
     }
+
+    /* Tests only: an event (a query-remove) may arrive here, registered but not yet open. */
+    if (wdf_target_open_hook)
+        wdf_target_open_hook((WDFIOTARGET)pk_object_handle(&t->header));
 
     /* 6. Open and Started. */
     base = IoGetDeviceAttachmentBaseRef(real);

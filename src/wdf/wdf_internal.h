@@ -551,6 +551,11 @@ static inline CCHAR wdf_target_stack_size(wdf_iotarget *t)
 }
 
 NTSTATUS wdf_target_reference(WDFIOTARGET handle, const char *api, wdf_iotarget **out);
+/* Tests only (NULL otherwise): called by WdfIoTargetOpen between the registration for
+ * target-device notifications (step 5) and the move to Open and Started (step 6), on the opening
+ * thread with no lock held, so that a test can make a notification arrive during the open
+ * (I41). */
+extern void (*wdf_target_open_hook)(WDFIOTARGET target);
 /* Initializes the lock, lists and events of a new target (both kinds). */
 void wdf_target_init_common(wdf_iotarget *t, wdf_device *dev, bool local);
 /* Creates and starts dev's local target (WdfDeviceCreate). */

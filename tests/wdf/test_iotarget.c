@@ -5,6 +5,7 @@
  * Open, close, reopen, Start / Stop / Purge with held requests, removal notifications and their
  * defaults, timeouts, cancel and refused sends. */
 #include "wdf_testdrv.h"
+#include "wdf/wdf_internal.h" /* wdf_target_open_hook (I41) */
 
 #include <pnpkit/cfgmgr32.h>
 #include <pnpkit/sim.h>
@@ -1181,6 +1182,67 @@ static void a_start_at_dispatch_level_during_a_stop_takes_effect_when_the_stop_e
     finish();
 }
 
+
+/* I41: a query-remove that arrives during WdfIoTargetOpen (registered, not yet Open) reaches the
+ * driver's EvtIoTargetQueryRemove, not the default; its WdfIoTargetCloseForQueryRemove waits for
+ * the open to finish, then closes; the removal proceeds and RemoveComplete closes the target. */
+static KEVENT qr_entered;
+static volatile LONG qr_during_open_calls;
+static volatile ULONG query_remove_result;
+
+static NTSTATUS cb_query_remove_during_open(WDFIOTARGET t)
+{
+    InterlockedIncrement(&qr_during_open_calls);
+    KeSetEvent(&qr_entered, IO_NO_INCREMENT, FALSE);
+    WdfIoTargetCloseForQueryRemove(t);
+    return STATUS_SUCCESS;
+}
+
+static void *query_remove_thread(void *arg)
+{
+    __atomic_store_n(&query_remove_result, CM_Query_And_Remove_SubTreeW(tgt_dn, NULL, NULL, 0, 0),
+                     __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static pthread_t qr_thread;
+
+static void query_remove_during_open(WDFIOTARGET t)
+{
+    wdf_target_open_hook = NULL; /* once */
+    assert_int_equal(pthread_create(&qr_thread, NULL, query_remove_thread, NULL), 0);
+    /* The open goes on only once the driver's callback runs: the event reached the target while
+     * it was opening. */
+    pk_test_wait_event(&qr_entered);
+}
+
+static void a_query_remove_during_open_is_handled_by_the_drivers_callback(void **state)
+{
+    WDFIOTARGET t;
+
+    setup();
+    KeInitializeEvent(&qr_entered, NotificationEvent, FALSE);
+    qr_during_open_calls = 0;
+    rcomp_calls = 0;
+    rc_calls = 0;
+    query_remove_result = 0xFFFF;
+    t = new_target();
+    wdf_target_open_hook = query_remove_during_open;
+    assert_int_equal(open_by_name(t, cb_query_remove_during_open, cb_remove_canceled, cb_remove_complete),
+                     STATUS_SUCCESS);
+    pthread_join(qr_thread, NULL);
+    PnpkitSimWaitIdle();
+    assert_int_equal(query_remove_result, CR_SUCCESS);
+    assert_int_equal(qr_during_open_calls, 1);
+    assert_int_equal(rc_calls, 0);
+    assert_int_equal(rcomp_calls, 1);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetClosed);
+    assert_int_equal(wtw_st[1].creates, 1);
+    assert_int_equal(wtw_st[1].cleanups, 1);
+    WdfObjectDelete(t);
+    finish();
+}
+
 PK_TEST_MAIN(PK_TEST(bad_target_handles_are_refused_and_change_nothing),
              PK_TEST(open_checks_the_size_and_accepts_the_older_size),
              PK_TEST(open_by_empty_name_or_unknown_type_is_invalid_parameter),
@@ -1215,4 +1277,5 @@ PK_TEST_MAIN(PK_TEST(bad_target_handles_are_refused_and_change_nothing),
              PK_TEST(a_held_request_cancelled_or_timed_out_never_reaches_the_device),
              PK_TEST(start_waits_for_a_stop_in_progress_on_another_thread),
              PK_TEST(start_waits_for_a_purge_in_progress_on_another_thread),
-             PK_TEST(a_start_at_dispatch_level_during_a_stop_takes_effect_when_the_stop_ends))
+             PK_TEST(a_start_at_dispatch_level_during_a_stop_takes_effect_when_the_stop_ends),
+             PK_TEST(a_query_remove_during_open_is_handled_by_the_drivers_callback))
