@@ -197,8 +197,11 @@ static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_REOPEN(PWDF_IO_TARGET_OPEN_PAR
 PNPKIT_API NTSTATUS WdfIoTargetCreate(WDFDEVICE Device, PWDF_OBJECT_ATTRIBUTES IoTargetAttributes,
                                       WDFIOTARGET *IoTarget);
 /* Opens a remote target (see the open sequence in the spec); on success it is Started.
- * ByName opens a device interface link (PnpkitOpenDeviceInterface with DesiredAccess and
- * ShareAccess) or a device name (IoGetDeviceObjectPointer). UseExistingDevice references the
+ * ByName opens a device interface link (PnpkitOpenDeviceInterfaceEx: DesiredAccess,
+ * ShareAccess, CreateDisposition, CreateOptions and EaBuffer / EaBufferLength reach the
+ * driver's create; the EA bytes are copied, for a Reopen too) or, when no interface has that
+ * name, a device name (IoGetDeviceObjectPointer: DesiredAccess only). FileAttributes and
+ * AllocationSize are not passed (pnpkit's create has no file system behind it). UseExistingDevice references the
  * device and file objects given. Reopen repeats the last ByName open. LocalTargetByFile is not
  * built (STATUS_NOT_IMPLEMENTED).
  * STATUS_INFO_LENGTH_MISMATCH (Size), STATUS_INVALID_PARAMETER (NULL params, bad Type, missing

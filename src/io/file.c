@@ -192,6 +192,7 @@ VOID PnpkitIoFileObjectOpened(PFILE_OBJECT FileObject)
 NTSTATUS PnpkitIoOpenDevice(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PARAMETERS *Parameters,
                             PFILE_OBJECT *FileObject)
 {
+    PNPKIT_IO_OPEN_PARAMETERS p = { 0 };
     PDEVICE_OBJECT top;
     PIO_STACK_LOCATION sp;
     ACCESS_MASK access;
@@ -201,9 +202,15 @@ NTSTATUS PnpkitIoOpenDevice(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PA
 
     if (!pk_irql_ok("PnpkitIoOpenDevice", PASSIVE_LEVEL))
         return STATUS_INVALID_DEVICE_REQUEST;
-    if (!FileObject || !Parameters || Parameters->Size != sizeof(*Parameters) ||
-        !io_object_is(DeviceObject, IO_KIND_DEVICE) ||
-        (Parameters->RelatedFileObject && !io_object_is(Parameters->RelatedFileObject, IO_KIND_FILE)))
+    if (!FileObject || !Parameters ||
+        (Parameters->Size != sizeof(*Parameters) && Parameters->Size != PNPKIT_IO_OPEN_PARAMETERS_SIZE_V1))
+        return STATUS_INVALID_PARAMETER;
+    /* An older caller's structure ends before EaBuffer: the rest reads as zero. */
+    memcpy(&p, Parameters, Parameters->Size);
+    Parameters = &p;
+    if (!io_object_is(DeviceObject, IO_KIND_DEVICE) ||
+        (Parameters->RelatedFileObject && !io_object_is(Parameters->RelatedFileObject, IO_KIND_FILE)) ||
+        (Parameters->EaLength && !Parameters->EaBuffer))
         return STATUS_INVALID_PARAMETER;
 
     {
@@ -247,7 +254,10 @@ NTSTATUS PnpkitIoOpenDevice(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PA
     sp->Parameters.Create.SecurityContext = &f->security;
     sp->Parameters.Create.Options = (Parameters->CreateDisposition << 24) | (Parameters->CreateOptions & 0x00FFFFFF);
     sp->Parameters.Create.ShareAccess = (USHORT)Parameters->ShareAccess;
+    sp->Parameters.Create.EaLength = Parameters->EaLength;
+    irp->AssociatedIrp.SystemBuffer = Parameters->EaLength ? Parameters->EaBuffer : NULL;
     status = io_irp_send_and_wait(top, irp, &f->irp_done);
+    irp->AssociatedIrp.SystemBuffer = NULL; /* the caller's: the IRP is reused for cleanup and close */
     f->file.FinalStatus = status;
     if (!NT_SUCCESS(status)) {
         PK_TRACE(PnpkitTraceInfo, "io", "create on device %p failed: %s", (void *)DeviceObject, PnpkitStatusName(status));

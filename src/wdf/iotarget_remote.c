@@ -170,9 +170,9 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
     PDEVICE_OBJECT real = NULL, base;
     PVOID old_entry, entry = NULL;
     uint8_t kind = FILE_KIND_NONE;
+    PNPKIT_IO_OPEN_PARAMETERS create;
+    void *ea_copy = NULL;
     NTSTATUS status;
-    ACCESS_MASK access;
-    ULONG share;
 
     pk_lock_acquire(&t->lock);
     if (t->state == WdfIoTargetDeleted || t->open_state != WDF_TARGET_OPEN_CLOSED) {
@@ -199,20 +199,46 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
 
     /* 3. The file. */
     if (by_name) {
+        /* The create gets the open's access, share mask, disposition, options and extended
+         * attributes; a Reopen those of the last ByName open (the EA bytes are the target's copy).
+         * Both stay stable: only an open (this one) replaces them. */
+        PNPKIT_IO_OPEN_PARAMETERS_INIT(&create, 0);
         if (reopen) {
-            name = t->open_name; /* stable: only an open (this one) replaces it */
-            access = t->open_access;
-            share = t->open_share;
+            name = t->open_name;
+            create.DesiredAccess = t->open_access;
+            create.ShareAccess = t->open_share;
+            create.CreateDisposition = t->open_disposition;
+            create.CreateOptions = t->open_options;
+            create.EaBuffer = t->open_ea;
+            create.EaLength = t->open_ea_length;
+            status = STATUS_SUCCESS;
         } else {
             name = p->TargetDeviceName;
-            access = p->DesiredAccess;
-            share = p->ShareAccess;
+            create.DesiredAccess = p->DesiredAccess;
+            create.ShareAccess = p->ShareAccess;
+            create.CreateDisposition = p->CreateDisposition;
+            create.CreateOptions = p->CreateOptions;
+            status = STATUS_SUCCESS;
+            if (p->EaBuffer && p->EaBufferLength) {
+                ea_copy = pk_alloc(p->EaBufferLength);
+                if (ea_copy) {
+                    memcpy(ea_copy, p->EaBuffer, p->EaBufferLength);
+                    create.EaBuffer = ea_copy;
+                    create.EaLength = p->EaBufferLength;
+                } else {
+                    status = STATUS_INSUFFICIENT_RESOURCES;
+                }
+            }
         }
-        status = PnpkitOpenDeviceInterface(&name, access, share, &file);
-        kind = FILE_KIND_INTERFACE;
+        if (NT_SUCCESS(status)) {
+            status = PnpkitOpenDeviceInterfaceEx(&name, &create, &file);
+            kind = FILE_KIND_INTERFACE;
+        }
         if (status == STATUS_OBJECT_NAME_NOT_FOUND) {
+            /* A device name, not an interface: IoGetDeviceObjectPointer takes the access only
+             * (pnpkit's has no disposition, options or EA). */
             PDEVICE_OBJECT top;
-            status = IoGetDeviceObjectPointer(&name, access, &file, &top);
+            status = IoGetDeviceObjectPointer(&name, create.DesiredAccess, &file, &top);
             kind = FILE_KIND_DEREF;
         }
         if (NT_SUCCESS(status)) {
@@ -224,11 +250,15 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
             status = copy_name(&copy, &p->TargetDeviceName);
             if (NT_SUCCESS(status)) {
                 pk_free(t->open_name.Buffer);
+                pk_free(t->open_ea);
                 t->open_name = copy;
                 t->open_access = p->DesiredAccess;
                 t->open_share = p->ShareAccess;
                 t->open_disposition = p->CreateDisposition;
                 t->open_options = p->CreateOptions;
+                t->open_ea = ea_copy;
+                t->open_ea_length = ea_copy ? p->EaBufferLength : 0;
+                ea_copy = NULL;
             }
         }
     } else {
@@ -241,6 +271,7 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
         }
         status = STATUS_SUCCESS;
     }
+    pk_free(ea_copy); /* kept by a successful ByName open */
     if (!NT_SUCCESS(status)) {
         release_file(file, kind);
         if (real)
@@ -378,6 +409,8 @@ static void remote_destroy(pk_object *o)
 
     pk_free(t->open_name.Buffer);
     t->open_name.Buffer = NULL;
+    pk_free(t->open_ea);
+    t->open_ea = NULL;
 }
 
 static const pk_object_type remote_target_type = { "WDFIOTARGET", PK_KIND_IOTARGET, 0, remote_dispose,

@@ -538,6 +538,8 @@ struct wdf_iotarget {
     UNICODE_STRING open_name;       /* owned copy of the last ByName name */
     ACCESS_MASK open_access;
     ULONG open_share, open_disposition, open_options;
+    void *open_ea;                  /* owned copy of the last ByName EaBuffer, or NULL */
+    ULONG open_ea_length;
 };
 
 #define WDF_TARGET_OPEN_CLOSED 0

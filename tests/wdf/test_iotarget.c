@@ -24,6 +24,8 @@ static WDFMEMORY in_mem, out_mem;
 /* What the target driver's create saw. */
 static volatile ACCESS_MASK seen_access;
 static volatile ULONG seen_share;
+static volatile ULONG seen_options, seen_ea_length;
+static char seen_ea[16];
 static PKEVENT create_gate;
 static KEVENT create_entered;
 
@@ -34,6 +36,11 @@ static NTSTATUS tgt_create(PDEVICE_OBJECT dev, PIRP irp)
     if (sp->Parameters.Create.SecurityContext)
         seen_access = sp->Parameters.Create.SecurityContext->DesiredAccess;
     seen_share = sp->Parameters.Create.ShareAccess;
+    seen_options = sp->Parameters.Create.Options;
+    seen_ea_length = sp->Parameters.Create.EaLength;
+    memset(seen_ea, 0, sizeof(seen_ea));
+    if (seen_ea_length && irp->AssociatedIrp.SystemBuffer)
+        memcpy(seen_ea, irp->AssociatedIrp.SystemBuffer, seen_ea_length < sizeof(seen_ea) ? seen_ea_length : sizeof(seen_ea));
     KeSetEvent(&create_entered, IO_NO_INCREMENT, FALSE);
     if (create_gate)
         KeWaitForSingleObject(create_gate, Executive, KernelMode, FALSE, NULL);
@@ -1243,6 +1250,77 @@ static void a_query_remove_during_open_is_handled_by_the_drivers_callback(void *
     finish();
 }
 
+
+/* CreateDisposition, CreateOptions and EaBuffer of WDF_IO_TARGET_OPEN_PARAMS reach the target
+ * driver's create (Parameters.Create.Options = disposition << 24 | options, EaLength, the EA
+ * bytes in the create's system buffer), and a Reopen sends the same, from the target's own copy
+ * of the EA bytes. The CREATE_BY_NAME initializer leaves the disposition 0. */
+static void create_disposition_options_and_ea_buffer_reach_the_target_driver(void **state)
+{
+    WDF_IO_TARGET_OPEN_PARAMS p;
+    char ea[8] = "ea-data";
+    WDFIOTARGET t;
+
+    setup();
+    t = new_target();
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_BY_NAME(&p, &link_name, GENERIC_READ);
+    p.CreateDisposition = FILE_OPEN_IF;
+    p.CreateOptions = FILE_NON_DIRECTORY_FILE | FILE_SYNCHRONOUS_IO_NONALERT;
+    p.EaBuffer = ea;
+    p.EaBufferLength = sizeof(ea);
+    assert_int_equal(WdfIoTargetOpen(t, &p), STATUS_SUCCESS);
+    assert_int_equal(seen_options, (FILE_OPEN_IF << 24) | FILE_NON_DIRECTORY_FILE | FILE_SYNCHRONOUS_IO_NONALERT);
+    assert_int_equal(seen_ea_length, sizeof(ea));
+    assert_memory_equal(seen_ea, "ea-data", 8);
+    memset(ea, 'x', sizeof(ea)); /* the caller's buffer is not needed after the open */
+    WdfIoTargetCloseForQueryRemove(t);
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_REOPEN(&p);
+    seen_options = 0;
+    seen_ea_length = 0;
+    assert_int_equal(WdfIoTargetOpen(t, &p), STATUS_SUCCESS);
+    assert_int_equal(seen_options, (FILE_OPEN_IF << 24) | FILE_NON_DIRECTORY_FILE | FILE_SYNCHRONOUS_IO_NONALERT);
+    assert_int_equal(seen_ea_length, 8);
+    assert_memory_equal(seen_ea, "ea-data", 8);
+    WdfIoTargetClose(t);
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_CREATE_BY_NAME(&p, &link_name, GENERIC_READ);
+    assert_int_equal(WdfIoTargetOpen(t, &p), STATUS_SUCCESS);
+    assert_int_equal(seen_options, FILE_NON_DIRECTORY_FILE);
+    assert_int_equal(seen_ea_length, 0);
+    WdfObjectDelete(t);
+    finish();
+}
+
+
+/* PnpkitOpenDeviceInterfaceEx (what a ByName open uses): bad parameters are refused with
+ * STATUS_INVALID_PARAMETER and nothing reaches the driver. */
+static void open_device_interface_ex_refuses_bad_parameters(void **state)
+{
+    PNPKIT_IO_OPEN_PARAMETERS p;
+    UNICODE_STRING name = RTL_CONSTANT_STRING(u"\\x");
+    PFILE_OBJECT fo = NULL;
+
+    setup();
+    PNPKIT_IO_OPEN_PARAMETERS_INIT(&p, GENERIC_READ);
+    p.Size = 3;
+    assert_int_equal(PnpkitOpenDeviceInterfaceEx(&link_name, &p, &fo), STATUS_INVALID_PARAMETER);
+    PNPKIT_IO_OPEN_PARAMETERS_INIT(&p, GENERIC_READ);
+    p.FileName = &name;
+    assert_int_equal(PnpkitOpenDeviceInterfaceEx(&link_name, &p, &fo), STATUS_INVALID_PARAMETER);
+    PNPKIT_IO_OPEN_PARAMETERS_INIT(&p, GENERIC_READ);
+    p.EaLength = 4;
+    assert_int_equal(PnpkitOpenDeviceInterfaceEx(&link_name, &p, &fo), STATUS_INVALID_PARAMETER);
+    assert_int_equal(PnpkitOpenDeviceInterfaceEx(&link_name, NULL, &fo), STATUS_INVALID_PARAMETER);
+    assert_null(fo);
+    assert_int_equal(wtw_st[1].creates, 0);
+    /* The older size, without the EA fields, is accepted. */
+    PNPKIT_IO_OPEN_PARAMETERS_INIT(&p, GENERIC_READ);
+    p.Size = PNPKIT_IO_OPEN_PARAMETERS_SIZE_V1;
+    assert_int_equal(PnpkitOpenDeviceInterfaceEx(&link_name, &p, &fo), STATUS_SUCCESS);
+    assert_int_equal(seen_ea_length, 0);
+    PnpkitCloseDeviceInterface(fo);
+    finish();
+}
+
 PK_TEST_MAIN(PK_TEST(bad_target_handles_are_refused_and_change_nothing),
              PK_TEST(open_checks_the_size_and_accepts_the_older_size),
              PK_TEST(open_by_empty_name_or_unknown_type_is_invalid_parameter),
@@ -1278,4 +1356,6 @@ PK_TEST_MAIN(PK_TEST(bad_target_handles_are_refused_and_change_nothing),
              PK_TEST(start_waits_for_a_stop_in_progress_on_another_thread),
              PK_TEST(start_waits_for_a_purge_in_progress_on_another_thread),
              PK_TEST(a_start_at_dispatch_level_during_a_stop_takes_effect_when_the_stop_ends),
-             PK_TEST(a_query_remove_during_open_is_handled_by_the_drivers_callback))
+             PK_TEST(a_query_remove_during_open_is_handled_by_the_drivers_callback),
+             PK_TEST(create_disposition_options_and_ea_buffer_reach_the_target_driver),
+             PK_TEST(open_device_interface_ex_refuses_bad_parameters))
