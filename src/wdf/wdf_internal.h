@@ -332,6 +332,15 @@ struct wdf_queue {
     wdf_device *device;
     WDF_IO_QUEUE_CONFIG config;
     bool power_managed;
+    /* The synchronization scope of its I/O callbacks (written at creation): the lock they run
+     * under, the queue's own (scope Queue) or the device's passive callback lock (scope Device,
+     * shared with the file-object callbacks), or NULL (None). A presentation that cannot take
+     * it where it is (above PASSIVE_LEVEL, or on a thread that already holds it) is handed to
+     * sync_work on the thread pool. */
+    wdf_callback_lock *sync;
+    wdf_callback_lock own_sync;
+    WORK_QUEUE_ITEM sync_work;
+    bool sync_work_queued;          /* lock */
     LIST_ENTRY link;                /* device->queues (device->queue_lock) */
     pk_lock lock;                   /* protects everything below */
     LIST_ENTRY pending;             /* waiting requests (wdf_request.queue_link) */
