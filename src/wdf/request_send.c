@@ -86,6 +86,9 @@ static NTSTATUS ensure_stack(wdf_request *r, wdf_iotarget *t)
 
     if (r->framework)
         return r->irp->CurrentLocation - 1 >= need ? STATUS_SUCCESS : STATUS_REQUEST_NOT_ACCEPTED;
+    if (r->irp && !r->own_irp)
+        /* The caller's IRP (WDF_REQUEST_REUSE_SET_NEW_IRP): never replaced here. */
+        return r->irp->StackCount >= need ? STATUS_SUCCESS : STATUS_REQUEST_NOT_ACCEPTED;
     if (!r->irp || r->irp->StackCount < need) {
         PIRP irp = IoAllocateIrp(need, FALSE);
         if (!irp)

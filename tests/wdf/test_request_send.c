@@ -566,6 +566,57 @@ static void removal_fails_requests_held_in_the_local_target_with_removed_not_sen
     wt_teardown();
 }
 
+
+/* WDF_REQUEST_REUSE_SET_NEW_IRP: the request sends the caller's IRP from then on (the caller
+ * frees it after deleting the request); an IRP too small for the target fails the format with
+ * STATUS_REQUEST_NOT_ACCEPTED; no NewIrp is STATUS_INVALID_PARAMETER and changes nothing. */
+static void reuse_with_a_new_irp_sends_the_callers_irp(void **state)
+{
+    WDF_REQUEST_REUSE_PARAMS p;
+    done_record d;
+    WDFREQUEST r;
+    PIRP mine, small, before;
+
+    setup(u"newirp");
+    init_record(&d);
+    r = new_request(WT_IOCTL_ECHO);
+    before = WdfRequestWdmGetIrp(r);
+    WDF_REQUEST_REUSE_PARAMS_INIT(&p, WDF_REQUEST_REUSE_SET_NEW_IRP, STATUS_SUCCESS);
+    assert_int_equal(WdfRequestReuse(r, &p), STATUS_INVALID_PARAMETER);
+    assert_ptr_equal(WdfRequestWdmGetIrp(r), before);
+
+    mine = IoAllocateIrp(WdfIoTargetWdmGetTargetDeviceObject(target)->StackSize, FALSE);
+    assert_non_null(mine);
+    p.NewIrp = mine;
+    assert_int_equal(WdfRequestReuse(r, &p), STATUS_SUCCESS);
+    assert_ptr_equal(WdfRequestWdmGetIrp(r), mine);
+    assert_int_equal(WdfIoTargetFormatRequestForIoctl(target, r, WT_IOCTL_ECHO, in_mem, NULL, out_mem, NULL),
+                     STATUS_SUCCESS);
+    WdfRequestSetCompletionRoutine(r, on_done, &d);
+    memset(outbuf, 0, sizeof(outbuf));
+    assert_true(WdfRequestSend(r, target, NULL));
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(d.status, STATUS_SUCCESS);
+    assert_memory_equal(outbuf, "request", 8);
+    /* A plain reuse keeps the caller's IRP. */
+    reuse(r, WT_IOCTL_ECHO);
+    assert_ptr_equal(WdfRequestWdmGetIrp(r), mine);
+
+    /* Too small for the target: refused, never replaced. */
+    small = IoAllocateIrp(1, FALSE);
+    WDF_REQUEST_REUSE_PARAMS_INIT(&p, WDF_REQUEST_REUSE_SET_NEW_IRP, STATUS_SUCCESS);
+    p.NewIrp = small;
+    assert_int_equal(WdfRequestReuse(r, &p), STATUS_SUCCESS);
+    if (WdfIoTargetWdmGetTargetDeviceObject(target)->StackSize > 1)
+        assert_int_equal(WdfIoTargetFormatRequestForIoctl(target, r, WT_IOCTL_ECHO, in_mem, NULL, out_mem, NULL),
+                         STATUS_REQUEST_NOT_ACCEPTED);
+    assert_ptr_equal(WdfRequestWdmGetIrp(r), small);
+    WdfObjectDelete(r);
+    IoFreeIrp(mine);
+    IoFreeIrp(small);
+    finish();
+}
+
 PK_TEST_MAIN(PK_TEST(async_send_completed_inline_runs_the_routine_once_on_the_sending_thread),
              PK_TEST(async_send_completed_later_runs_the_routine_on_the_completing_thread),
              PK_TEST(synchronous_send_returns_after_completion_with_the_final_status),
@@ -581,4 +632,5 @@ PK_TEST_MAIN(PK_TEST(async_send_completed_inline_runs_the_routine_once_on_the_se
              PK_TEST(read_write_and_direct_ioctl_formats_move_the_data),
              PK_TEST(a_stopped_local_target_holds_sends_and_start_delivers_them_in_order),
              PK_TEST(purging_the_local_target_cancels_held_requests_and_refuses_sends_until_start),
-             PK_TEST(removal_fails_requests_held_in_the_local_target_with_removed_not_sent))
+             PK_TEST(removal_fails_requests_held_in_the_local_target_with_removed_not_sent),
+             PK_TEST(reuse_with_a_new_irp_sends_the_callers_irp))
