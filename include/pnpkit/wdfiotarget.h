@@ -181,6 +181,16 @@ static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_BY_NAME(PWDF_IO_TARGET_OP
     Params->CreateDisposition = FILE_OPEN;
 }
 
+static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_LOCAL_TARGET_BY_FILE(PWDF_IO_TARGET_OPEN_PARAMS Params,
+                                                                           PCUNICODE_STRING FileName)
+{
+    __builtin_memset(Params, 0, sizeof(*Params));
+    Params->Size = sizeof(*Params);
+    Params->Type = WdfIoTargetOpenLocalTargetByFile;
+    if (FileName)
+        Params->FileName = *FileName;
+}
+
 static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_REOPEN(PWDF_IO_TARGET_OPEN_PARAMS Params)
 {
     __builtin_memset(Params, 0, sizeof(*Params));
@@ -202,8 +212,11 @@ PNPKIT_API NTSTATUS WdfIoTargetCreate(WDFDEVICE Device, PWDF_OBJECT_ATTRIBUTES I
  * driver's create; the EA bytes are copied, for a Reopen too) or, when no interface has that
  * name, a device name (IoGetDeviceObjectPointer: DesiredAccess only). FileAttributes and
  * AllocationSize are not passed (pnpkit's create has no file system behind it). UseExistingDevice references the
- * device and file objects given. Reopen repeats the last ByName open. LocalTargetByFile is not
- * built (STATUS_NOT_IMPLEMENTED).
+ * device and file objects given. Reopen repeats the last ByName open. LocalTargetByFile opens a
+ * file (FileName, DesiredAccess, ShareAccess, CreateDisposition, CreateOptions, EaBuffer) on the
+ * device's local target, the device below it (PnpkitIoOpenDeviceDirect: the create, cleanup and
+ * close go to that device, not through the top of the stack); it takes no removal callbacks and
+ * registers for no notification: the removal of the device closes it.
  * STATUS_INFO_LENGTH_MISMATCH (Size), STATUS_INVALID_PARAMETER (NULL params, bad Type, missing
  * name / device, callbacks without a file object), STATUS_INVALID_DEVICE_REQUEST (Reopen
  * without a previous ByName open; the local target; above PASSIVE_LEVEL),

@@ -1240,6 +1240,13 @@ static inline VOID PNPKIT_IO_OPEN_PARAMETERS_INIT(PPNPKIT_IO_OPEN_PARAMETERS Par
 PNPKIT_API NTSTATUS PnpkitIoOpenDevice(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PARAMETERS *Parameters,
                                        PFILE_OBJECT *FileObject);
 
+/* PnpkitIoOpenDevice for a driver that opens a device below its own in a stack (what
+ * WdfIoTargetOpenLocalTargetByFile does): the create, and later the cleanup and the close, go to
+ * DeviceObject itself, not to the top of its stack, and the create is not refused while the
+ * stack starts. The same statuses, ownership and close as PnpkitIoOpenDevice. PASSIVE_LEVEL. */
+PNPKIT_API NTSTATUS PnpkitIoOpenDeviceDirect(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PARAMETERS *Parameters,
+                                             PFILE_OBJECT *FileObject);
+
 /* Sends IRP_MJ_CLEANUP for FileObject to the top of its device's stack and waits for it (the
  * "last handle closed" step); sets FO_CLEANUP_COMPLETE. Returns the cleanup's status. A second
  * cleanup, or one of a file object that was never opened, is a verifier stop and returns
@@ -1265,7 +1272,8 @@ PNPKIT_API VOID PnpkitIoFileObjectOpened(PFILE_OBJECT FileObject);
 PNPKIT_API NTSTATUS IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName, ACCESS_MASK DesiredAccess,
                                              PFILE_OBJECT *FileObject, PDEVICE_OBJECT *DeviceObject);
 
-/* The device IRPs for FileObject go to: the top of its device's stack. No reference. */
+/* The device IRPs for FileObject go to: the top of its device's stack (its device itself for a
+ * PnpkitIoOpenDeviceDirect open). No reference. */
 PNPKIT_API PDEVICE_OBJECT IoGetRelatedDeviceObject(PFILE_OBJECT FileObject);
 
 PNPKIT_END_DECLS

@@ -23,7 +23,10 @@
 
 #include <string.h>
 
-enum { FILE_KIND_NONE, FILE_KIND_INTERFACE, FILE_KIND_DEREF };
+/* How a target's file is released: PnpkitCloseDeviceInterface (an interface link), a plain
+ * dereference (a file given by the driver, or IoGetDeviceObjectPointer's, cleaned up already),
+ * or cleanup then dereference (LocalTargetByFile: opened on the lower device directly). */
+enum { FILE_KIND_NONE, FILE_KIND_INTERFACE, FILE_KIND_DEREF, FILE_KIND_LOCAL };
 
 /* ---- Close ---- */
 
@@ -35,6 +38,10 @@ static void release_file(PFILE_OBJECT file, uint8_t kind)
         PnpkitCloseDeviceInterface(file);
     else if (kind == FILE_KIND_DEREF)
         ObDereferenceObject(file);
+    else if (kind == FILE_KIND_LOCAL) {
+        PnpkitIoCleanupFileObject(file);
+        ObDereferenceObject(file);
+    }
 }
 
 /* The internal close with a reason: Closed, ClosedForQueryRemove (keeps the registration) or
@@ -261,6 +268,27 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
                 ea_copy = NULL;
             }
         }
+    } else if (p->Type == WdfIoTargetOpenLocalTargetByFile) {
+        /* A file of the device's own local target: the create (with FileName), and later the
+         * cleanup and the close, go to the device below this one only. */
+        PNPKIT_IO_OPEN_PARAMETERS_INIT(&create, p->DesiredAccess);
+        create.FileName = p->FileName.Length ? &p->FileName : NULL;
+        create.ShareAccess = p->ShareAccess;
+        create.CreateDisposition = p->CreateDisposition;
+        create.CreateOptions = p->CreateOptions;
+        if (p->EaBuffer && p->EaBufferLength) {
+            create.EaBuffer = p->EaBuffer; /* used during the call only */
+            create.EaLength = p->EaBufferLength;
+        }
+        real = t->device->target->target_device;
+        status = PnpkitIoOpenDeviceDirect(real, &create, &file);
+        if (NT_SUCCESS(status)) {
+            ObReferenceObject(real);
+            kind = FILE_KIND_LOCAL;
+        } else {
+            real = NULL;
+            file = NULL;
+        }
     } else {
         real = p->TargetDeviceObject;
         ObReferenceObject(real);
@@ -291,14 +319,15 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
         t->evt_remove_complete = p->EvtIoTargetRemoveComplete;
         t->ever_opened_by_name = by_name;
     }
-    if (file) {
+    if (file && kind != FILE_KIND_LOCAL) {
         ObReferenceObject(file);
         t->notify_file = file;
     }
     pk_lock_release(&t->lock);
 
-    /* 5. The registration; its failure is not an error. */
-    if (file) {
+    /* 5. The registration; its failure is not an error. A file of the local target has none:
+     * the removal of the device itself closes the target. */
+    if (file && kind != FILE_KIND_LOCAL) {
         status = IoRegisterPlugPlayNotification(EventCategoryTargetDeviceChange, 0, file, t->device->driver->wdm,
                                                 notify_callback, t, &entry);
         pk_lock_acquire(&t->lock);
@@ -380,7 +409,10 @@ NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PARAMS OpenPa
         break;
     case WdfIoTargetOpenReopen: break;
     case WdfIoTargetOpenLocalTargetByFile:
-        status = callbacks ? STATUS_INVALID_PARAMETER : STATUS_NOT_IMPLEMENTED;
+        if (callbacks || (p.FileName.Length && !p.FileName.Buffer) || (p.FileName.Length & 1))
+            status = STATUS_INVALID_PARAMETER;
+        else if (!t->device->target)
+            status = STATUS_INVALID_DEVICE_REQUEST; /* no device below */
         break;
     default: status = STATUS_INVALID_PARAMETER; break;
     }

@@ -617,6 +617,58 @@ static void reuse_with_a_new_irp_sends_the_callers_irp(void **state)
     finish();
 }
 
+
+/* WdfIoTargetOpenLocalTargetByFile: a remote target of the filter opens a file with a name on
+ * the filter's local target (the WDM device below): the create, the cleanup and the close reach
+ * that device only (the filter itself sees none), I/O carries the file, and removal callbacks are
+ * refused with STATUS_INVALID_PARAMETER. */
+static NTSTATUS never_called_query_remove(WDFIOTARGET t) { return STATUS_SUCCESS; }
+
+static void open_local_target_by_file_opens_a_file_on_the_device_below(void **state)
+{
+    UNICODE_STRING name = RTL_CONSTANT_STRING(u"\\lower");
+    WDF_IO_TARGET_OPEN_PARAMS p;
+    WDF_MEMORY_DESCRIPTOR in;
+    PFILE_OBJECT file;
+    WDFIOTARGET t;
+    char b[4] = "abc";
+
+    setup(u"localbyfile");
+    assert_int_equal(WdfIoTargetCreate(wt_st[0].device, WDF_NO_OBJECT_ATTRIBUTES, &t), STATUS_SUCCESS);
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_LOCAL_TARGET_BY_FILE(&p, &name);
+    p.EvtIoTargetQueryRemove = never_called_query_remove;
+    assert_int_equal(WdfIoTargetOpen(t, &p), STATUS_INVALID_PARAMETER);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetClosed);
+    assert_int_equal(wtw_st[0].creates, 0);
+
+    pk_log_clear();
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_LOCAL_TARGET_BY_FILE(&p, &name);
+    p.DesiredAccess = GENERIC_READ;
+    assert_int_equal(WdfIoTargetOpen(t, &p), STATUS_SUCCESS);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetStarted);
+    assert_int_equal(wtw_st[0].creates, 1);
+    assert_int_equal(wt_st[0].creates, 0);
+    assert_true(pk_log_find("wdm:irp-create:\\lower", 0) >= 0);
+    file = WdfIoTargetWdmGetTargetFileObject(t);
+    assert_non_null(file);
+    assert_ptr_equal(IoGetRelatedDeviceObject(file), WdfIoTargetWdmGetTargetDeviceObject(target));
+    assert_ptr_equal(WdfIoTargetWdmGetTargetDeviceObject(t), WdfIoTargetWdmGetTargetDeviceObject(target));
+
+    WDF_MEMORY_DESCRIPTOR_INIT_BUFFER(&in, b, sizeof(b));
+    assert_int_equal(WdfIoTargetSendIoctlSynchronously(t, NULL, WT_IOCTL_ECHO, &in, NULL, NULL, NULL), STATUS_SUCCESS);
+    assert_int_equal(wt_st[0].ioctls, 0); /* not through the filter */
+
+    WdfIoTargetClose(t);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetClosed);
+    assert_int_equal(wtw_st[0].cleanups, 1);
+    assert_int_equal(wtw_st[0].closes, 1);
+    assert_int_equal(wt_st[0].cleanups + wt_st[0].closes, 0);
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_REOPEN(&p);
+    assert_int_equal(WdfIoTargetOpen(t, &p), STATUS_INVALID_DEVICE_REQUEST); /* not opened by name */
+    WdfObjectDelete(t);
+    finish();
+}
+
 PK_TEST_MAIN(PK_TEST(async_send_completed_inline_runs_the_routine_once_on_the_sending_thread),
              PK_TEST(async_send_completed_later_runs_the_routine_on_the_completing_thread),
              PK_TEST(synchronous_send_returns_after_completion_with_the_final_status),
@@ -633,4 +685,5 @@ PK_TEST_MAIN(PK_TEST(async_send_completed_inline_runs_the_routine_once_on_the_se
              PK_TEST(a_stopped_local_target_holds_sends_and_start_delivers_them_in_order),
              PK_TEST(purging_the_local_target_cancels_held_requests_and_refuses_sends_until_start),
              PK_TEST(removal_fails_requests_held_in_the_local_target_with_removed_not_sent),
-             PK_TEST(reuse_with_a_new_irp_sends_the_callers_irp))
+             PK_TEST(reuse_with_a_new_irp_sends_the_callers_irp),
+             PK_TEST(open_local_target_by_file_opens_a_file_on_the_device_below))
