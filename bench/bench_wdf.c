@@ -15,6 +15,8 @@
  * (all kept open), then WdfIoTargetClose + WdfObjectDelete of all, for N = 1,000 and 10,000; time
  * per target and resident memory per open target, beside PnpkitOpenDeviceInterface (the open a
  * target makes underneath) and PnpkitCloseDeviceInterface of N handles on the same link.
+ * And an IOCTL sent with WdfRequestSend through one such remote target to the interface
+ * device's queue (a WDF function driver, no filter), completed inline (ns per round trip).
  */
 #include "bench_common.h"
 #include "bench_wdf_stack.h"
@@ -190,16 +192,22 @@ DEFINE_GUID(BENCH_IF_GUID, 0x3c1f9a52, 0x7d2e, 0x4b6a, 0x8e, 0x01, 0x5a, 0x9b, 0
 
 static WDFDEVICE if_device;
 
-/* The interface device: a WDF function driver with one interface and no create callback (the
- * framework completes each create itself). */
+/* The interface device: a WDF function driver with one interface, no create callback (the
+ * framework completes each create itself) and a queue that completes IOCTLs inline. */
 static NTSTATUS if_add(WDFDRIVER driver, PWDFDEVICE_INIT init)
 {
+    WDF_IO_QUEUE_CONFIG qc;
+    WDFQUEUE q;
     WDFDEVICE d;
     NTSTATUS status = WdfDeviceCreate(&init, NULL, &d);
 
     if (!NT_SUCCESS(status))
         return status;
-    status = WdfDeviceCreateDeviceInterface(d, &BENCH_IF_GUID, NULL);
+    WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(&qc, WdfIoQueueDispatchParallel);
+    qc.EvtIoDeviceControl = bench_func_ioctl;
+    status = WdfIoQueueCreate(d, &qc, NULL, &q);
+    if (NT_SUCCESS(status))
+        status = WdfDeviceCreateDeviceInterface(d, &BENCH_IF_GUID, NULL);
     if (NT_SUCCESS(status))
         if_device = d;
     return status;
@@ -306,7 +314,31 @@ static cost targets_cost(PCUNICODE_STRING link, size_t n, size_t *failed)
     return c;
 }
 
-static int bench_targets(void)
+/* Round trips through one remote target opened on the link (the sender's request reused). */
+static double remote_round_trips_ns(PCUNICODE_STRING link, sender *s_local)
+{
+    WDF_IO_TARGET_OPEN_PARAMS p;
+    sender s;
+    double ns = 0;
+
+    s = *s_local; /* the memory objects; a target and a request of its own */
+    s.completions = 0;
+    if (WdfIoTargetCreate(bench_client_device, WDF_NO_OBJECT_ATTRIBUTES, &s.target) != STATUS_SUCCESS)
+        return 0;
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_BY_NAME(&p, link, GENERIC_READ | GENERIC_WRITE);
+    if (WdfIoTargetOpen(s.target, &p) == STATUS_SUCCESS &&
+        WdfRequestCreate(NULL, s.target, &s.request) == STATUS_SUCCESS) {
+        async_round_trips(&s, 1000);
+        ns = bench_best_ns(async_round_trips, &s, 200000, 5);
+        if (!s.completions)
+            ns = 0;
+        WdfObjectDelete(s.request);
+    }
+    WdfObjectDelete(s.target);
+    return ns;
+}
+
+static int bench_targets(sender *s_local, double pipe_ns)
 {
     static const size_t counts[] = { 1000, 10000 };
     WDFSTRING s = NULL;
@@ -324,6 +356,15 @@ static int bench_targets(void)
         goto out;
     }
     WdfStringGetUnicodeString(s, &link);
+    {
+        double remote_ns = remote_round_trips_ns(&link, s_local);
+        if (!remote_ns) {
+            fprintf(stderr, "bench_wdf: remote target round trips failed\n");
+            rc = 1;
+        }
+        bench_report("WdfRequestSend IOCTL, remote target -> function, inline", remote_ns, "ioctl(FIONREAD) on a pipe",
+                     pipe_ns);
+    }
     /* Warm up: the first opens grow the handle table and the allocator's arenas. */
     handles_cost(&link, 1000);
     {
@@ -389,7 +430,7 @@ int main(void)
     printf("2 threads: %.0f requests/s through WDF, %.0f ioctl(FIONREAD)/s\n", 1e9 / two_ns, 1e9 / two_pipe_ns);
     if (s[0].completions == 0 || s[1].completions == 0)
         fprintf(stderr, "bench_wdf: no completion seen\n");
-    if (bench_targets() != 0)
+    if (bench_targets(&s[0], pipe_ns) != 0)
         fprintf(stderr, "bench_wdf: remote target benchmark failed\n");
 
     sender_fini(&s[0]);
