@@ -12,6 +12,10 @@
  * STATUS_WDF_DEVICE_REMOVED_NOT_SENT, a cancel or a timeout with STATUS_CANCELLED (the send
  * turns it into STATUS_IO_TIMEOUT); wdf_request_finish_unsent finishes one without an IRP ever
  * reaching a driver. So holding costs a target no object of its own: a list head and a count.
+ * A held request's IRP carries a cancel routine (held_irp_cancel), so that whoever cancels the
+ * IRP itself (the originator of a request a driver forwarded) ends it too: whoever clears that
+ * routine (IoSetCancelRoutine(NULL) returns it) finishes or delivers the request; when the clear
+ * fails, the routine is running and finishes it.
  *
  * Locking: t->lock protects the state, the sent and held lists and their counts, and a remote
  * target's device and file while open. It is a leaf: no other lock is taken under it and no
@@ -81,6 +85,8 @@ NTSTATUS wdf_target_create_local(wdf_device *dev, wdf_iotarget **out)
 
 /* ---- The hooks around every send ---- */
 
+static VOID held_irp_cancel(PDEVICE_OBJECT device, PIRP irp);
+
 wdf_send_decision wdf_target_begin_send(wdf_iotarget *t, wdf_request *r, ULONG flags, bool untracked, int32_t refs,
                                         PDEVICE_OBJECT *to, NTSTATUS *refusal)
 {
@@ -149,6 +155,17 @@ wdf_send_decision wdf_target_begin_send(wdf_iotarget *t, wdf_request *r, ULONG f
         InsertTailList(&t->held, &r->target_link);
         r->held = true;
         t->held_count++;
+        r->irp->Tail.Overlay.DriverContext[3] = r;
+        IoSetCancelRoutine(r->irp, held_irp_cancel);
+        if (__atomic_load_n(&r->irp->Cancel, __ATOMIC_ACQUIRE) && IoSetCancelRoutine(r->irp, NULL)) {
+            /* Its IRP was cancelled already: it is not held. */
+            RemoveEntryList(&r->target_link);
+            r->held = false;
+            t->held_count--;
+            InsertTailList(&t->sent, &r->target_link);
+            pk_lock_release(&t->lock);
+            return WDF_SEND_CANCELLED;
+        }
         if (t->waiters)
             KeSetEvent(&t->sent_empty, IO_NO_INCREMENT, FALSE);
         pk_lock_release(&t->lock);
@@ -189,31 +206,49 @@ void wdf_target_end_send(wdf_iotarget *t, wdf_request *r)
 
 /* ---- Held requests ---- */
 
-/* Takes r off the held list (t->lock held); it stays tracked (sent_count) until its send ends. */
-static void unhold_locked(wdf_iotarget *t, wdf_request *r)
+/* Takes r off the held list (t->lock held); it stays tracked (sent_count) until its send ends.
+ * True when the caller now finishes or delivers it; false when its IRP's cancel routine runs
+ * and will finish it. */
+static bool unhold_locked(wdf_iotarget *t, wdf_request *r)
 {
     RemoveEntryList(&r->target_link);
     InitializeListHead(&r->target_link);
     r->held = false;
     t->held_count--;
+    return IoSetCancelRoutine(r->irp, NULL) != NULL;
+}
+
+/* The IRP of a held request was cancelled (IoCancelIrp, with the cancel spin lock held). The
+ * request is tracked, so its target and the request itself are alive. */
+static VOID held_irp_cancel(PDEVICE_OBJECT device, PIRP irp)
+{
+    wdf_request *r = irp->Tail.Overlay.DriverContext[3];
+    wdf_iotarget *t = r->target;
+
+    IoReleaseCancelSpinLock(irp->CancelIrql);
+    pk_lock_acquire(&t->lock);
+    if (r->held)
+        (void)unhold_locked(t, r); /* the routine is cleared already: this thread finishes it */
+    pk_lock_release(&t->lock);
+    wdf_request_finish_unsent(r, STATUS_CANCELLED);
 }
 
 bool wdf_target_unhold(wdf_iotarget *t, wdf_request *r)
 {
-    bool was_held;
+    bool mine = false;
 
     pk_lock_acquire(&t->lock);
-    was_held = r->held;
-    if (was_held)
-        unhold_locked(t, r);
+    if (r->held)
+        mine = unhold_locked(t, r);
     pk_lock_release(&t->lock);
-    return was_held;
+    return mine;
 }
 
 void wdf_target_finish_held(wdf_iotarget *t, NTSTATUS status)
 {
     for (;;) {
         wdf_request *r;
+        bool mine;
 
         pk_lock_acquire(&t->lock);
         if (IsListEmpty(&t->held)) {
@@ -221,10 +256,11 @@ void wdf_target_finish_held(wdf_iotarget *t, NTSTATUS status)
             return;
         }
         r = CONTAINING_RECORD(t->held.Flink, wdf_request, target_link);
-        unhold_locked(t, r);
+        mine = unhold_locked(t, r);
         pk_lock_release(&t->lock);
         /* Its completion reference keeps it: the send cannot finish before this does. */
-        wdf_request_finish_unsent(r, status);
+        if (mine)
+            wdf_request_finish_unsent(r, status);
     }
 }
 
@@ -242,7 +278,10 @@ void wdf_target_deliver_held(wdf_iotarget *t)
             return;
         }
         r = CONTAINING_RECORD(t->held.Flink, wdf_request, target_link);
-        unhold_locked(t, r);
+        if (!unhold_locked(t, r)) {
+            pk_lock_release(&t->lock);
+            continue; /* its IRP's cancel routine finishes it */
+        }
         InsertTailList(&t->sent, &r->target_link);
         to = t->target_device;
         pk_lock_release(&t->lock);

@@ -584,7 +584,9 @@ typedef enum wdf_send_decision {
 wdf_send_decision wdf_target_begin_send(wdf_iotarget *t, wdf_request *r, ULONG flags, bool untracked, int32_t refs,
                                         PDEVICE_OBJECT *to, NTSTATUS *refusal);
 void wdf_target_end_send(wdf_iotarget *t, wdf_request *r);
-/* Takes r off t's held list if it is there (true); it stays tracked until its send ends. */
+/* Takes r off t's held list if it is there and clears its IRP's cancel routine (true: the caller
+ * finishes it); false when it is not held, or its IRP's cancel routine is finishing it. It stays
+ * tracked until its send ends. */
 bool wdf_target_unhold(wdf_iotarget *t, wdf_request *r);
 /* Finishes every held request unsent with status (a purge, a close). No lock held. */
 void wdf_target_finish_held(wdf_iotarget *t, NTSTATUS status);

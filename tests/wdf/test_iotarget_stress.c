@@ -1,5 +1,6 @@
 /* Stress of a remote I/O target: sender threads send asynchronous and synchronous requests
- * (completed inline, later, or never: then cancelled or timed out) while the main thread stops,
+ * (completed inline, later, or never: then cancelled through the framework or on their IRP, or
+ * timed out) while the main thread stops,
  * starts, purges, closes and reopens the target, query-removes its device with a veto (the
  * default close for the query-remove and reopen on the cancel) and finally surprise-removes it.
  * Every accepted send completes exactly once, refused sends never complete, and every object
@@ -90,7 +91,12 @@ static void *sender_main(void *arg)
         InterlockedIncrement(&accepted);
         if (!timeout) {
             usleep((x >> 16) % 2000);
-            (void)WdfRequestCancelSentRequest(s->request);
+            /* Through the framework, or on the IRP itself (a held request's IRP has a cancel
+             * routine of the target's). */
+            if (x & 32)
+                (void)IoCancelIrp(WdfRequestWdmGetIrp(s->request));
+            else
+                (void)WdfRequestCancelSentRequest(s->request);
         }
         pk_test_wait_event(&s->done);
         assert_int_equal(s->calls, 1);

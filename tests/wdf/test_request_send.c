@@ -669,6 +669,47 @@ static void open_local_target_by_file_opens_a_file_on_the_device_below(void **st
     finish();
 }
 
+
+/* A request a driver forwarded to its Stopped local target is held there; when its originator
+ * cancels the IRP, it completes once with STATUS_CANCELLED and never reaches the lower device;
+ * another held request is delivered by Start. */
+static void a_forwarded_request_held_in_a_stopped_target_is_cancelled_by_its_originator(void **state)
+{
+    PFILE_OBJECT file;
+    wt_io a, b;
+
+    wt_reset();
+    wt_cfg[0].name = "filt";
+    wt_cfg[0].io_mode = WT_IO_FORWARD_CR;
+    wt_cfg[0].dispatch = WdfIoQueueDispatchParallel;
+    wt_cfg[0].iface = &WT_GUID;
+    wtw_cfg[0].name = "wdm";
+    wt_register_wdm(0, WT_FUNCTION);
+    wt_register_wdf(0, WT_UPPER);
+    wtw_start_worker();
+    h = wt_device_create(u"heldcancel", &dn);
+    target = WdfDeviceGetIoTarget(wt_st[0].device);
+    assert_int_equal(wt_open(&WT_GUID, NULL, &file), STATUS_SUCCESS);
+
+    WdfIoTargetStop(target, WdfIoTargetLeaveSentIoPending);
+    wt_io_start(&a, file, WT_IOCTL_ECHO, 4, 4);
+    wt_io_start(&b, file, WT_IOCTL_ECHO, 4, 4);
+    usleep(10000);
+    assert_false(wt_io_completed(&a));
+    assert_false(wt_io_completed(&b));
+    assert_int_equal(wtw_st[0].ioctls, 0);
+    assert_true(IoCancelIrp(a.irp));
+    assert_int_equal(wt_io_wait(&a), STATUS_CANCELLED);
+    assert_false(wt_io_completed(&b));
+    assert_int_equal(WdfIoTargetStart(target), STATUS_SUCCESS);
+    assert_int_equal(wt_io_wait(&b), STATUS_SUCCESS);
+    assert_int_equal(wtw_st[0].ioctls, 1);
+    wt_close(file);
+    wtw_flush_never();
+    wt_device_close(h);
+    wt_teardown();
+}
+
 PK_TEST_MAIN(PK_TEST(async_send_completed_inline_runs_the_routine_once_on_the_sending_thread),
              PK_TEST(async_send_completed_later_runs_the_routine_on_the_completing_thread),
              PK_TEST(synchronous_send_returns_after_completion_with_the_final_status),
@@ -686,4 +727,5 @@ PK_TEST_MAIN(PK_TEST(async_send_completed_inline_runs_the_routine_once_on_the_se
              PK_TEST(purging_the_local_target_cancels_held_requests_and_refuses_sends_until_start),
              PK_TEST(removal_fails_requests_held_in_the_local_target_with_removed_not_sent),
              PK_TEST(reuse_with_a_new_irp_sends_the_callers_irp),
-             PK_TEST(open_local_target_by_file_opens_a_file_on_the_device_below))
+             PK_TEST(open_local_target_by_file_opens_a_file_on_the_device_below),
+             PK_TEST(a_forwarded_request_held_in_a_stopped_target_is_cancelled_by_its_originator))
