@@ -136,6 +136,10 @@ wdf_send_decision wdf_target_begin_send(wdf_iotarget *t, wdf_request *r, ULONG f
     }
     *to = t->target_device;
     if (untracked) {
+        /* Nothing waits for an untracked request: a remote target's device is referenced for
+         * the call (the caller releases it), so that a close cannot release it meanwhile. */
+        if (!t->local)
+            ObReferenceObject(*to);
         pk_lock_release(&t->lock);
         return WDF_SEND_DELIVER;
     }

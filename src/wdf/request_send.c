@@ -569,6 +569,8 @@ BOOLEAN wdf_request_send(wdf_request *r, wdf_iotarget *t, const WDF_REQUEST_SEND
         wdf_request_recycle(r, 0);
         IoSkipCurrentIrpStackLocation(irp);
         IoCallDriver(to, irp);
+        if (!t->local)
+            ObDereferenceObject(to); /* wdf_target_begin_send's */
         if (q)
             wdf_queue_release(q, acked);
         return TRUE;

@@ -580,7 +580,8 @@ typedef enum wdf_send_decision {
 } wdf_send_decision;
 /* Decides what becomes of r. A tracked request that is not refused is set up as sent under the
  * lock (wdf_request_prepare_send with refs) before it enters a list. Writes a remote target's
- * file into the stack location r goes down with. */
+ * file into the stack location r goes down with. An untracked request delivered to a remote
+ * target gets *to referenced (ObDereferenceObject after IoCallDriver). */
 wdf_send_decision wdf_target_begin_send(wdf_iotarget *t, wdf_request *r, ULONG flags, bool untracked, int32_t refs,
                                         PDEVICE_OBJECT *to, NTSTATUS *refusal);
 void wdf_target_end_send(wdf_iotarget *t, wdf_request *r);
