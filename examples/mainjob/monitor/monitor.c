@@ -408,9 +408,10 @@ int main(int argc, char **argv)
         if (f.TargetsOpened > seen.TargetsOpened)
             say("aggregator: Open -> streaming from %u sensor%s", (unsigned)f.TargetsOpen, f.TargetsOpen == 1 ? "" : "s");
         seen = f;
+        /* Under 80 columns, so that the line never wraps on a terminal. */
         snprintf(text, sizeof(text),
-                 "[%5.1f s] %u sensor%s streaming | %llu readings (%4.0f/s) | recorder %llu | events A %u B %u",
-                 now, (unsigned)f.TargetsOpen, f.TargetsOpen == 1 ? "" : "s", (unsigned long long)f.Readings,
+                 "[%5.1fs] %u sensor%s | %5llu readings %4.0f/s | recorder %5llu | events A %u B %u",
+                 now, (unsigned)f.TargetsOpen, f.TargetsOpen == 1 ? " " : "s", (unsigned long long)f.Readings,
                  now > rate_time ? (double)(f.Readings - rate_base.Readings) / (now - rate_time) : 0.0,
                  (unsigned long long)f.Recorded,
                  __atomic_load_n(&events_by_subscription[first[0].Subscription % MAX_SUBSCRIPTION], __ATOMIC_RELAXED),
