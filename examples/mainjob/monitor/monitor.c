@@ -460,7 +460,10 @@ int main(int argc, char **argv)
                 at += (size_t)snprintf(per_sensor + at, sizeof(per_sensor) - at, "%s%u: %llu", at ? ", " : "", n,
                                        (unsigned long long)f->SensorReadings[n]);
         }
-        printf("== summary after %.1f s%s\n", elapsed(), interrupted ? " (interrupted)" : "");
+        printf("== summary after %.1f s%s\n", elapsed(),
+               interrupted ? " (interrupted)"
+               : __atomic_load_n(&aggregator_gone, __ATOMIC_ACQUIRE) ? " (the aggregator was removed: figures as last polled)"
+                                                                      : "");
         printf("sensors:    %u arrivals and %u removals seen, %u distinct sensors, %u present at the end\n",
                sensor_arrivals, sensor_removals, distinct, sensors_present);
         printf("aggregator: %u targets opened, %u safely removed (QueryRemove), %u pulled out (surprise), "
