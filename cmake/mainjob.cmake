@@ -46,5 +46,6 @@ add_dependencies(mainjob pnphost sensor_monitor sk_sensor sk_sensorbus sk_record
 if(PNPKIT_BUILD_TESTS)
   add_test(NAME mainjob.scenario_runs_and_stops_cleanly
     COMMAND ${CMAKE_COMMAND} -DLAUNCHER=$<TARGET_FILE:mainjob> -P ${MAINJOB_DIR}/check_mainjob.cmake)
-  set_tests_properties(mainjob.scenario_runs_and_stops_cleanly PROPERTIES TIMEOUT 120 LABELS mainjob)
+  set_tests_properties(mainjob.scenario_runs_and_stops_cleanly PROPERTIES TIMEOUT 120 LABELS mainjob
+                       ENVIRONMENT "PNPKIT_VERIFIER=1")
 endif()

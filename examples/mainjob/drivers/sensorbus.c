@@ -12,13 +12,16 @@
  *   - pulls one out without asking: SwDeviceClose on a started device is a surprise removal;
  *   - plugs one in again under the same instance id.
  *
- * The steps follow a timeline (below) on a thread of its own, a work item that waits between
+ * The steps follow a timeline (below) on a thread of its own, a WDF work item that waits between
  * the steps; one tick is SENSORKIT_TICK_MS ms, or what the environment variable SENSORKIT_TICK_MS
  * of pnphost says. The timeline starts when the bus device starts (SelfManagedIoInit), repeats
  * every SENSORKIT_CYCLE_TICKS ticks, and stops when the bus device is removed
  * (SelfManagedIoCleanup only signals it: a PnP callback must not wait for a thread that may itself
- * be waiting for the PnP manager). EvtDriverUnload waits for the thread to finish, which closes
- * the sensors still plugged in. SENSORKIT_LOG=1 in pnphost's environment prints each step.
+ * be waiting for the PnP manager). The work item is the WDFDRIVER's child: the driver's deletion
+ * at unload waits for the thread to finish (it closes the sensors still plugged in first), so
+ * pnphost never unmaps the package while its code runs. (A plain ExQueueWorkItem could not
+ * promise that: its routine would still be returning when the unload saw it finished.)
+ * SENSORKIT_LOG=1 in pnphost's environment prints each step.
  */
 #include <pnpkit.h>
 
@@ -52,9 +55,8 @@ static struct {
     HSWDEVICE plugged[SENSORKIT_MAX_SENSORS + 1]; /* the sensors plugged in now */
     ULONG tick_ms;
     KEVENT stop;                  /* set when the bus device goes */
-    EX_RUNDOWN_REF running;       /* held by the timeline thread; EvtDriverUnload waits for it */
-    WORK_QUEUE_ITEM work;
-    LONG started;                 /* 1 once a bus device started the timeline */
+    WDFWORKITEM timeline;         /* the timeline's thread; a child of the WDFDRIVER */
+    LONG started;                 /* 1 from the start of a timeline to the end of its thread */
     BOOLEAN verbose;
 } bus;
 
@@ -161,8 +163,8 @@ static BOOLEAN wait_for_tick(ULONGLONG start, ULONG tick)
     return KeWaitForSingleObject(&bus.stop, Executive, KernelMode, FALSE, &timeout) == STATUS_TIMEOUT;
 }
 
-/* The timeline's thread (a work item that runs for the bus's life). */
-static VOID timeline_run(PVOID context)
+/* The timeline's thread: a WDF work item that runs for the bus's life. */
+static VOID timeline_run(WDFWORKITEM item)
 {
     ULONG cycle = 0;
     BOOLEAN go = TRUE;
@@ -188,19 +190,21 @@ static VOID timeline_run(PVOID context)
     for (ULONG n = 1; n <= SENSORKIT_MAX_SENSORS; n++)
         pull_out(n);
     bus_log("timeline stopped");
-    ExReleaseRundownProtection(&bus.running);
+    InterlockedExchange(&bus.started, 0); /* a bus device that starts from now on runs a new one */
 }
 
 static NTSTATUS bus_self_managed_io_init(WDFDEVICE device)
 {
-    /* Only the first bus device runs the timeline (sensor names are global). */
-    if (InterlockedCompareExchange(&bus.started, 1, 0) != 0)
+    /* One timeline at a time (sensor names are global): a second bus device, or a bus started
+     * again (pnpctl disable, then enable) before its previous timeline finished, stays empty.
+     * Waiting for that timeline here could deadlock: it may be waiting for the PnP worker that
+     * runs this callback. */
+    if (InterlockedCompareExchange(&bus.started, 1, 0) != 0) {
+        bus_log("a timeline is still running: this bus stays empty");
         return STATUS_SUCCESS;
+    }
     KeClearEvent(&bus.stop);
-    if (!ExAcquireRundownProtection(&bus.running))
-        return STATUS_DELETE_PENDING;
-    ExInitializeWorkItem(&bus.work, timeline_run, NULL);
-    ExQueueWorkItem(&bus.work, DelayedWorkQueue);
+    WdfWorkItemEnqueue(bus.timeline);
     return STATUS_SUCCESS;
 }
 
@@ -223,15 +227,18 @@ static NTSTATUS bus_device_add(WDFDRIVER driver, PWDFDEVICE_INIT init)
     return WdfDeviceCreate(&init, WDF_NO_OBJECT_ATTRIBUTES, &device);
 }
 
-static VOID bus_driver_unload(WDFDRIVER driver)
-{
-    KeSetEvent(&bus.stop, IO_NO_INCREMENT, FALSE);
-    ExWaitForRundownProtectionRelease(&bus.running);
-}
+/* The bus device is gone already (its removal set `stop`). After this the framework deletes the
+ * WDFDRIVER and its children: deleting the work item waits until the timeline's callback has
+ * returned, so no code of this package runs once pnphost unloads it (dlclose). */
+static VOID bus_driver_unload(WDFDRIVER driver) { KeSetEvent(&bus.stop, IO_NO_INCREMENT, FALSE); }
 
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     WDF_DRIVER_CONFIG config;
+    WDF_WORKITEM_CONFIG work;
+    WDF_OBJECT_ATTRIBUTES attributes;
+    WDFDRIVER driver;
+    NTSTATUS status;
     const char *tick = getenv("SENSORKIT_TICK_MS"), *log = getenv("SENSORKIT_LOG");
 
     bus.tick_ms = SENSORKIT_TICK_MS;
@@ -239,8 +246,17 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
         bus.tick_ms = (ULONG)atoi(tick);
     bus.verbose = log && *log && *log != '0';
     KeInitializeEvent(&bus.stop, NotificationEvent, FALSE);
-    ExInitializeRundownProtection(&bus.running);
     WDF_DRIVER_CONFIG_INIT(&config, bus_device_add);
     config.EvtDriverUnload = bus_driver_unload;
-    return WdfDriverCreate(DriverObject, RegistryPath, WDF_NO_OBJECT_ATTRIBUTES, &config, WDF_NO_HANDLE);
+    status = WdfDriverCreate(DriverObject, RegistryPath, WDF_NO_OBJECT_ATTRIBUTES, &config, &driver);
+    if (!NT_SUCCESS(status))
+        return status;
+    /* Parented to the driver, not the device: the device's removal must not wait for the
+     * timeline (see bus_self_managed_io_cleanup); the driver's deletion does. KMDF would want a
+     * device or queue parent; pnpkit accepts any object. */
+    WDF_WORKITEM_CONFIG_INIT(&work, timeline_run);
+    work.AutomaticSerialization = FALSE;
+    WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
+    attributes.ParentObject = (WDFOBJECT)driver;
+    return WdfWorkItemCreate(&work, &attributes, &bus.timeline);
 }
