@@ -18,7 +18,8 @@
  *             the figures of the handle it came on and the aggregator's.
  *   seed 002  When a reading rises to or above a handle's threshold (after having been 1 °C below
  *             it), the aggregator posts a custom event, GUID_SENSORKIT_THRESHOLD_EVENT, on its
- *             device with WdfDevicePostEvent; applications receive it through
+ *             device with WdfDevicePostEvent (IoReportTargetDeviceChangeAsynchronous on the
+ *             device's PDO, with no callback); applications receive it through
  *             CM_Register_Notification on their handle. Readings arrive at DISPATCH_LEVEL and
  *             WdfDevicePostEvent is PASSIVE_LEVEL, so events wait in a small queue that a work
  *             item empties.

@@ -232,16 +232,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "mainjob: fork: %s\n", strerror(errno));
     }
 
-    /* 3. Stop pnphost in order and wait for it. */
+    /* 3. Stop pnphost in order and wait for it (unless it ended on its own: a failure). */
     t0 = now_ms();
-    kill(host, SIGTERM);
-    if (wait_child(sfd, host, STOP_TIMEOUT_MS, &status, &interrupted)) {
-        host_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        printf("== pnphost stopped (SIGTERM): %s after %ld ms\n", describe(status, desc, sizeof(desc)), now_ms() - t0);
+    if (waitpid(host, &status, WNOHANG) == host) {
+        fprintf(stderr, "mainjob: pnphost ended before it was asked to: %s\n", describe(status, desc, sizeof(desc)));
     } else {
-        fprintf(stderr, "mainjob: pnphost did not stop within %d s: killing it\n", STOP_TIMEOUT_MS / 1000);
-        kill(host, SIGKILL);
-        waitpid(host, NULL, 0);
+        kill(host, SIGTERM);
+        if (wait_child(sfd, host, STOP_TIMEOUT_MS, &status, &interrupted)) {
+            host_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            printf("== pnphost stopped (SIGTERM): %s after %ld ms\n", describe(status, desc, sizeof(desc)),
+                   now_ms() - t0);
+        } else {
+            fprintf(stderr, "mainjob: pnphost did not stop within %d s: killing it\n", STOP_TIMEOUT_MS / 1000);
+            kill(host, SIGKILL);
+            waitpid(host, NULL, 0);
+        }
     }
     unlink(socket_path); /* pnphost removes it; this is for a pnphost that was killed */
     rmdir(dir);
