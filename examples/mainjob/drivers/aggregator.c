@@ -1,7 +1,7 @@
 /*
  * aggregator.c — the aggregator of the main job (driver package libsk_aggregator.so, hardware id
  * SENSORKIT\AGGREGATOR): a DMF client driver that streams from every sensor and serves
- * applications. It is where four of the five seeds meet:
+ * applications. It is where the five seeds meet:
  *
  *   seed 000  A static DMF_DeviceInterfaceMultipleTarget watches GUID_DEVINTERFACE_SENSORKIT_SENSOR:
  *             every sensor that appears becomes a Target with two IOCTL_SENSORKIT_READ requests
@@ -16,11 +16,12 @@
  *             subscription number and its counters. EvtDeviceFileCreate links it into the list of
  *             open handles, EvtFileCleanup takes it out; IOCTL_SENSORKIT_GET_FIGURES answers with
  *             the figures of the handle it came on and the aggregator's.
- *   seed 002  When a reading rises to or above a handle's threshold (after having been 1 °C below
- *             it), the aggregator posts a custom event, GUID_SENSORKIT_THRESHOLD_EVENT, on its
+ *   seed 002  When a sensor's reading rises to or above a handle's threshold (its first reading
+ *             since the handle opened, or one after the sensor had fallen 1 °C below it), the
+ *             aggregator posts a custom event, GUID_SENSORKIT_THRESHOLD_EVENT, on its
  *             device with WdfDevicePostEvent (IoReportTargetDeviceChangeAsynchronous on the
  *             device's PDO, with no callback); applications receive it through
- *             CM_Register_Notification on their handle. Readings arrive at DISPATCH_LEVEL and
+ *             CM_Register_Notification on their handle. Readings may arrive at DISPATCH_LEVEL and
  *             WdfDevicePostEvent is PASSIVE_LEVEL, so events wait in a small queue that a work
  *             item empties.
  *   seed 004  The aggregator is an NMR client of the recorder NPI (registered while the device is
@@ -28,7 +29,7 @@
  *             the recorder pass through a call gate, so that a detach (the recorder going away)
  *             pends until the calls in progress have returned.
  *
- * Locking: the device context's `lock` (a spin lock: readings arrive at DISPATCH_LEVEL) protects
+ * Locking: the device context's `lock` (a spin lock: readings may arrive at DISPATCH_LEVEL) protects
  * the list of open handles and their threshold state, the event queue and the recorder binding
  * pointer. Figures are updated with interlocked operations. No lock is held while calling the
  * recorder, DMF or the framework.
