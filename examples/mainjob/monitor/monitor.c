@@ -61,7 +61,7 @@ static unsigned events_total, events_other;
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static int tty;
-static char status_line[256];            /* under out_lock */
+static char status_line[512];            /* under out_lock */
 static struct timespec started;
 
 static double elapsed(void)
