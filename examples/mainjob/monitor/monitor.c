@@ -305,7 +305,7 @@ int main(int argc, char **argv)
     WCHAR *link = NULL;
     char text[512];
     double last_line = -1, rate_time = 0;
-    int problems = 0;
+    int problems = 0, lost;
     CONFIGRET cr;
 
     if (argc > 2 || seconds <= 0 || seconds > 3600) {
@@ -388,9 +388,11 @@ int main(int argc, char **argv)
         problems++;
     }
 
-    /* 5. Live figures until the time is up, Ctrl-C, or the aggregator goes. */
+    /* 5. Live figures until the time is up, Ctrl-C, or the aggregator goes (or is going: a
+     *    query-remove closed our handles). */
     seen = rate_base = first[0];
-    while (!interrupted && elapsed() < seconds && !__atomic_load_n(&aggregator_gone, __ATOMIC_ACQUIRE)) {
+    while (!interrupted && elapsed() < seconds && !__atomic_load_n(&aggregator_gone, __ATOMIC_ACQUIRE) &&
+           __atomic_load_n(&handles[0], __ATOMIC_ACQUIRE) != INVALID_HANDLE_VALUE) {
         SENSORKIT_FIGURES f;
         double now;
 
@@ -427,6 +429,8 @@ int main(int argc, char **argv)
         }
     }
 
+    lost = __atomic_load_n(&handles[0], __ATOMIC_ACQUIRE) == INVALID_HANDLE_VALUE;
+
     /* 6. Let the events already posted arrive (they travel after the figures), up to 2 s. */
     for (int waited = 0; waited < 20 && !__atomic_load_n(&aggregator_gone, __ATOMIC_ACQUIRE); waited++) {
         int behind = 0;
@@ -462,8 +466,7 @@ int main(int argc, char **argv)
         }
         printf("== summary after %.1f s%s\n", elapsed(),
                interrupted ? " (interrupted)"
-               : __atomic_load_n(&aggregator_gone, __ATOMIC_ACQUIRE) ? " (the aggregator was removed: figures as last polled)"
-                                                                      : "");
+               : lost ? " (the aggregator was removed: figures as last polled)" : "");
         printf("sensors:    %u arrivals and %u removals seen, %u distinct sensors, %u present at the end\n",
                sensor_arrivals, sensor_removals, distinct, sensors_present);
         printf("aggregator: %u targets opened, %u safely removed (QueryRemove), %u pulled out (surprise), "
