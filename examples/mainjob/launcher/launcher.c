@@ -256,5 +256,6 @@ int main(int argc, char **argv)
     else
         rc = interrupted ? 130 : 0;
     printf("== main job: %s\n", rc == 0 ? "ok" : rc == 130 ? "interrupted" : "FAILED");
+    printf("   (to run it by hand and look with pnpctl: README.md, \"The main job\")\n");
     return rc;
 }
