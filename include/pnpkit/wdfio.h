@@ -145,7 +145,8 @@ static inline VOID WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(PWDF_IO_QUEUE_CONFIG C
  * ============================================================================================= */
 
 /* Creates a queue of Device (the parent, unless QueueAttributes give one under Device). Config is
- * copied. STATUS_INFO_LENGTH_MISMATCH: Config->Size. STATUS_INVALID_PARAMETER: NULL arguments, an
+ * copied. Queue (optional, as in KMDF: WDF_NO_HANDLE) receives the handle. STATUS_INFO_LENGTH_MISMATCH:
+ * Config->Size. STATUS_INVALID_PARAMETER: a NULL Config, an
  * unknown DispatchType or PowerManaged value, a parallel limit of 0, a second default queue.
  * STATUS_INVALID_DEVICE_REQUEST: a sequential or parallel queue with no EvtIo* request callback
  * at all. A request whose type has neither its own callback nor EvtIoDefault is completed with

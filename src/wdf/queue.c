@@ -597,7 +597,7 @@ NTSTATUS WdfIoQueueCreate(WDFDEVICE Device, PWDF_IO_QUEUE_CONFIG Config, PWDF_OB
 
     if (!pk_irql_ok(api, DISPATCH_LEVEL))
         return STATUS_INVALID_DEVICE_REQUEST;
-    if (!c || !Queue)
+    if (!c)
         return STATUS_INVALID_PARAMETER;
     if (c->Size != sizeof(WDF_IO_QUEUE_CONFIG)) {
         pk_verifier_report(api, "WDF_IO_QUEUE_CONFIG.Size is %u, expected %zu", c->Size, sizeof(WDF_IO_QUEUE_CONFIG));
@@ -654,7 +654,8 @@ NTSTATUS WdfIoQueueCreate(WDFDEVICE Device, PWDF_IO_QUEUE_CONFIG Config, PWDF_OB
     if (c->DefaultQueue)
         dev->default_queue = q;
     pk_lock_release(&dev->queue_lock);
-    *Queue = queue_handle(q);
+    if (Queue)
+        *Queue = queue_handle(q);
     pk_object_commit(&q->header);
 release:
     pk_object_dereference(&dev->header);

@@ -42,9 +42,15 @@ static void created_dispose(pk_object *o)
 {
     wdf_request *r = CONTAINING_RECORD(o, wdf_request, header);
 
-    if (pk_load_acquire(&r->state) == WDF_REQ_SENT)
+    if (pk_load_acquire(&r->state) == WDF_REQ_SENT) {
         pk_verifier_stop("WdfObjectDelete", "WDFREQUEST %p is deleted while it is sent to a target",
                          pk_object_handle(o));
+        return;
+    }
+    /* The format references its WDFMEMORY objects; when they are the request's own children
+     * they hold the request until they are destroyed, so the references must go now, not at
+     * destroy (which would never come). */
+    wdf_request_release_format(r);
 }
 
 static const pk_object_type framework_request_type = { "WDFREQUEST", PK_KIND_REQUEST, PK_OBJTYPE_NO_CLIENT_DELETE,

@@ -710,7 +710,32 @@ static void a_forwarded_request_held_in_a_stopped_target_is_cancelled_by_its_ori
     wt_teardown();
 }
 
-PK_TEST_MAIN(PK_TEST(async_send_completed_inline_runs_the_routine_once_on_the_sending_thread),
+/* The request's format references WDFMEMORY objects that are the request's own children: deleting
+ * the request must still free the request and the memory objects (no reference cycle). */
+static void deleting_a_request_formatted_with_its_own_child_memory_frees_both(void **state)
+{
+    WDF_OBJECT_ATTRIBUTES a;
+    WDFMEMORY in, out;
+    WDFREQUEST r;
+    ULONG before;
+    PVOID buf;
+
+    setup(u"childmem");
+    before = PnpkitLiveObjectCount();
+    assert_int_equal(WdfRequestCreate(NULL, target, &r), STATUS_SUCCESS);
+    WDF_OBJECT_ATTRIBUTES_INIT(&a);
+    a.ParentObject = (WDFOBJECT)r;
+    assert_int_equal(WdfMemoryCreate(&a, NonPagedPoolNx, 0, 8, &in, &buf), STATUS_SUCCESS);
+    assert_int_equal(WdfMemoryCreate(&a, NonPagedPoolNx, 0, 8, &out, &buf), STATUS_SUCCESS);
+    assert_int_equal(WdfIoTargetFormatRequestForIoctl(target, r, WT_IOCTL_ECHO, in, NULL, out, NULL), STATUS_SUCCESS);
+    assert_true(PnpkitLiveObjectCount() >= before + 3);
+    WdfObjectDelete(r);
+    assert_int_equal(PnpkitLiveObjectCount(), before);
+    finish();
+}
+
+PK_TEST_MAIN(PK_TEST(deleting_a_request_formatted_with_its_own_child_memory_frees_both),
+             PK_TEST(async_send_completed_inline_runs_the_routine_once_on_the_sending_thread),
              PK_TEST(async_send_completed_later_runs_the_routine_on_the_completing_thread),
              PK_TEST(synchronous_send_returns_after_completion_with_the_final_status),
              PK_TEST(synchronous_send_with_timeout_returns_io_timeout),
