@@ -1,7 +1,7 @@
 # pnpkit's contract targets. CMake does the building; this file picks the build folder and
 # installs what a fresh Debian 12 machine lacks (scripts/deps.sh).
 #
-#   make run                      the main job (today: the demonstration of what exists)
+#   make run                      the main job (examples/mainjob), then the in-process demonstrations
 #   make test                     build and run every test
 #   make test SANITIZE=address,undefined   (or SANITIZE=thread) the same under sanitizers
 #   make bench                    build optimised and print each benchmark's ratio to its baseline
@@ -40,6 +40,8 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
+	./$(BUILD_DIR)/examples/mainjob
+	@echo
 	./$(BUILD_DIR)/examples/pnpkit_demo
 	@echo
 	./$(BUILD_DIR)/examples/pnp_demo

@@ -10,6 +10,12 @@
  * audit: a WDF upper filter. It counts the IOCTLs that pass, forwards each one with a completion
  *   routine and reports the lower driver's status. It has no create callback: with the filter
  *   default (WdfUseDefault = forward) the framework forwards creates, cleanups and closes.
+ * watcher: a WDF function driver of another device. It registers for arrivals of the counter
+ *   interface (EvtDeviceSelfManagedIoInit); on each arrival a work item creates a remote I/O
+ *   target on its own device, opens it by the symbolic link (the create goes through audit to
+ *   counter, with the file name "\control") and sends IOCTLs through it. The target's removal
+ *   callbacks let a query-remove proceed (close, then reopen if it is cancelled) and close the
+ *   target when the counter device is removed or unplugged.
  */
 #include "drivers.h"
 
@@ -182,5 +188,145 @@ NTSTATUS audit_driver_entry(PDRIVER_OBJECT driver, PUNICODE_STRING registry_path
 {
     WDF_DRIVER_CONFIG config;
     WDF_DRIVER_CONFIG_INIT(&config, audit_add);
+    return WdfDriverCreate(driver, registry_path, WDF_NO_OBJECT_ATTRIBUTES, &config, WDF_NO_HANDLE);
+}
+
+/* ---- watcher ---- */
+
+KEVENT watcher_used;
+volatile LONG watcher_opens;
+
+static WDFDEVICE watcher_device;
+static WDFWORKITEM watcher_item;
+static WDFIOTARGET watcher_target;   /* the work item's and the removal callbacks' (one at a time) */
+static PVOID watcher_registration;
+static WCHAR watcher_link_buffer[300];
+static UNICODE_STRING watcher_link;
+
+static NTSTATUS watcher_query_remove(WDFIOTARGET t)
+{
+    say("watcher", "EvtIoTargetQueryRemove: closing the target so that the removal can go on");
+    WdfIoTargetCloseForQueryRemove(t);
+    return STATUS_SUCCESS;
+}
+
+static VOID watcher_remove_canceled(WDFIOTARGET t)
+{
+    WDF_IO_TARGET_OPEN_PARAMS p;
+    NTSTATUS status;
+
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_REOPEN(&p);
+    status = WdfIoTargetOpen(t, &p);
+    say("watcher", "EvtIoTargetRemoveCanceled: reopened: %s", PnpkitStatusName(status));
+}
+
+static VOID watcher_remove_complete(WDFIOTARGET t)
+{
+    say("watcher", "EvtIoTargetRemoveComplete: closing the target");
+    WdfIoTargetClose(t);
+}
+
+static NTSTATUS watcher_ioctl(WDFIOTARGET t, ULONG code, LONG *in, LONG *out)
+{
+    WDF_MEMORY_DESCRIPTOR din, dout;
+
+    if (in)
+        WDF_MEMORY_DESCRIPTOR_INIT_BUFFER(&din, in, sizeof(LONG));
+    if (out)
+        WDF_MEMORY_DESCRIPTOR_INIT_BUFFER(&dout, out, sizeof(LONG));
+    return WdfIoTargetSendIoctlSynchronously(t, NULL, code, in ? &din : NULL, out ? &dout : NULL, NULL, NULL);
+}
+
+/* PASSIVE_LEVEL, on the thread pool: a new counter interface is opened and used. */
+static VOID watcher_work(WDFWORKITEM item)
+{
+    WDF_IO_TARGET_OPEN_PARAMS p;
+    LONG add = 100, value = 0;
+    NTSTATUS status;
+
+    if (watcher_target) {
+        /* The previous interface's target, closed by its removal: gone with it. */
+        WdfObjectDelete(watcher_target);
+        watcher_target = NULL;
+    }
+    status = WdfIoTargetCreate(watcher_device, WDF_NO_OBJECT_ATTRIBUTES, &watcher_target);
+    if (NT_SUCCESS(status)) {
+        WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_BY_NAME(&p, &watcher_link, GENERIC_READ | GENERIC_WRITE);
+        p.EvtIoTargetQueryRemove = watcher_query_remove;
+        p.EvtIoTargetRemoveCanceled = watcher_remove_canceled;
+        p.EvtIoTargetRemoveComplete = watcher_remove_complete;
+        status = WdfIoTargetOpen(watcher_target, &p);
+    }
+    say("watcher", "WdfIoTargetOpen by symbolic link: %s", PnpkitStatusName(status));
+    if (NT_SUCCESS(status)) {
+        status = watcher_ioctl(watcher_target, IOCTL_COUNTER_ADD, &add, NULL);
+        say("watcher", "add %d through the target: %s", add, PnpkitStatusName(status));
+        status = watcher_ioctl(watcher_target, IOCTL_COUNTER_GET, NULL, &value);
+        say("watcher", "get through the target: %s, counter = %d", PnpkitStatusName(status), value);
+    }
+    InterlockedIncrement(&watcher_opens);
+    KeSetEvent(&watcher_used, IO_NO_INCREMENT, FALSE);
+}
+
+/* On the PnP worker: only the link is copied; the open runs on the work item. */
+static NTSTATUS watcher_arrival(PVOID structure, PVOID context)
+{
+    PDEVICE_INTERFACE_CHANGE_NOTIFICATION n = structure;
+    USHORT len = n->SymbolicLinkName->Length;
+
+    if (!IsEqualGUID(&n->Event, &GUID_DEVICE_INTERFACE_ARRIVAL) || len >= sizeof(watcher_link_buffer))
+        return STATUS_SUCCESS;
+    memcpy(watcher_link_buffer, n->SymbolicLinkName->Buffer, len);
+    watcher_link_buffer[len / sizeof(WCHAR)] = 0;
+    RtlInitUnicodeString(&watcher_link, watcher_link_buffer);
+    say("watcher", "a counter interface arrived");
+    WdfWorkItemEnqueue(watcher_item);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS watcher_smio_init(WDFDEVICE d)
+{
+    say("watcher", "EvtDeviceSelfManagedIoInit: registering for counter interfaces");
+    return IoRegisterPlugPlayNotification(EventCategoryDeviceInterfaceChange,
+                                          PNPNOTIFY_DEVICE_INTERFACE_INCLUDE_EXISTING_INTERFACES,
+                                          (PVOID)(uintptr_t)&GUID_DEVINTERFACE_WDFSTACK_COUNTER,
+                                          WdfDriverWdmGetDriverObject(WdfDeviceGetDriver(d)), watcher_arrival, NULL,
+                                          &watcher_registration);
+}
+
+static VOID watcher_smio_cleanup(WDFDEVICE d)
+{
+    say("watcher", "EvtDeviceSelfManagedIoCleanup: unregistering; the target goes with the device");
+    if (watcher_registration)
+        IoUnregisterPlugPlayNotificationEx(watcher_registration);
+    watcher_registration = NULL;
+    WdfWorkItemFlush(watcher_item);
+}
+
+static NTSTATUS watcher_add(WDFDRIVER driver, PWDFDEVICE_INIT init)
+{
+    WDF_PNPPOWER_EVENT_CALLBACKS pnp;
+    WDF_WORKITEM_CONFIG wc;
+    WDF_OBJECT_ATTRIBUTES a;
+    NTSTATUS status;
+
+    say("watcher", "EvtDriverDeviceAdd");
+    WDF_PNPPOWER_EVENT_CALLBACKS_INIT(&pnp);
+    pnp.EvtDeviceSelfManagedIoInit = watcher_smio_init;
+    pnp.EvtDeviceSelfManagedIoCleanup = watcher_smio_cleanup;
+    WdfDeviceInitSetPnpPowerEventCallbacks(init, &pnp);
+    status = WdfDeviceCreate(&init, WDF_NO_OBJECT_ATTRIBUTES, &watcher_device);
+    if (!NT_SUCCESS(status))
+        return status;
+    WDF_WORKITEM_CONFIG_INIT(&wc, watcher_work);
+    WDF_OBJECT_ATTRIBUTES_INIT(&a);
+    a.ParentObject = watcher_device;
+    return WdfWorkItemCreate(&wc, &a, &watcher_item);
+}
+
+NTSTATUS watcher_driver_entry(PDRIVER_OBJECT driver, PUNICODE_STRING registry_path)
+{
+    WDF_DRIVER_CONFIG config;
+    WDF_DRIVER_CONFIG_INIT(&config, watcher_add);
     return WdfDriverCreate(driver, registry_path, WDF_NO_OBJECT_ATTRIBUTES, &config, WDF_NO_HANDLE);
 }

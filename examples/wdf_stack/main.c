@@ -1,17 +1,23 @@
 /*
- * wdf_stack — a WDF filter above a WDF function driver, as an application sees it.
+ * wdf_stack — a WDF filter above a WDF function driver, as an application and another driver see
+ * it.
  *
  * The function driver ("counter") keeps a counter per handle in its WDFFILEOBJECTs and registers
  * a device interface with reference string "control"; the upper filter ("audit") forwards and
- * reports every IOCTL (drivers.c). The program:
- *   1. creates a software device; both drivers are loaded and the stack starts;
- *   2. opens the interface by its symbolic link (the create carries the file name "\control"),
+ * reports every IOCTL; a third driver ("watcher", on a device of its own) opens each counter
+ * interface that arrives through a remote WDFIOTARGET (drivers.c). The program:
+ *   1. creates the watcher's device, then a counter device; the stack starts, the interface
+ *      arrives, and the watcher opens it by its symbolic link and sends IOCTLs through the target;
+ *   2. opens the interface as an application (the create carries the file name "\control"),
  *      adds to the counter and reads it back with IOCTLs through the filter;
- *   3. asks for an orderly removal with the handle still open (vetoed: an open handle), closes
- *      the handle, and asks again (removed);
- *   4. creates the device again, opens it, and unplugs it with the handle open (a surprise
- *      removal): the interface goes at once, IOCTLs on the old handle fail, and the device is
- *      torn down when the handle is closed.
+ *   3. asks for an orderly removal with the application's handle still open: the watcher closes
+ *      its target for the query-remove, the open handle vetoes, the watcher reopens; then closes
+ *      the handle and asks again: the watcher closes, the device is removed;
+ *   4. creates the counter device again (the watcher opens it again), opens it, and unplugs it
+ *      with the handles open (a surprise removal): the watcher's target is closed, the interface
+ *      goes at once, IOCTLs on the old handle fail, and the device is torn down when the handle
+ *      is closed;
+ *   5. removes the watcher's device, which deletes its target.
  */
 #include "drivers.h"
 
@@ -34,7 +40,7 @@ void say(const char *who, const char *fmt, ...)
 
 static VOID created(HSWDEVICE h, HRESULT result, PVOID context, PCWSTR id) { KeSetEvent(context, IO_NO_INCREMENT, FALSE); }
 
-static HSWDEVICE create_device(PCWSTR name, DEVINST *devinst)
+static HSWDEVICE create_device(PCWSTR name, PCZZWSTR hwid, DEVINST *devinst)
 {
     SW_DEVICE_CREATE_INFO info;
     HSWDEVICE h = NULL;
@@ -44,7 +50,7 @@ static HSWDEVICE create_device(PCWSTR name, DEVINST *devinst)
     memset(&info, 0, sizeof(info));
     info.cbSize = sizeof(info);
     info.pszInstanceId = name;
-    info.pszzHardwareIds = WDFSTACK_HWID;
+    info.pszzHardwareIds = hwid;
     KeInitializeEvent(&done, NotificationEvent, FALSE);
     if (SwDeviceCreate(u"EXAMPLE", u"HTREE\\ROOT\\0", &info, 0, NULL, created, &done, &h) != S_OK)
         return NULL;
@@ -98,8 +104,19 @@ static void print_link(PCUNICODE_STRING link)
     free(u8);
 }
 
+/* Waits (at most 5 s) until the watcher has used a newly arrived interface. */
+static bool watcher_done(void)
+{
+    LARGE_INTEGER timeout;
+
+    timeout.QuadPart = -50000000LL;
+    return KeWaitForSingleObject(&watcher_used, Executive, KernelMode, FALSE, &timeout) == STATUS_SUCCESS;
+}
+
 int main(void)
 {
+    HSWDEVICE watch;
+    DEVINST watch_dn;
     UNICODE_STRING link;
     WCHAR buffer[300];
     PFILE_OBJECT file;
@@ -110,14 +127,24 @@ int main(void)
     NTSTATUS status;
     CONFIGRET cr;
 
-    printf("== drivers registered for EXAMPLE\\WDFSTACK: counter (function), audit (upper filter)\n");
+    printf("== drivers registered for EXAMPLE\\WDFSTACK: counter (function), audit (upper filter); "
+           "for EXAMPLE\\WDFWATCH: watcher\n");
+    KeInitializeEvent(&watcher_used, NotificationEvent, FALSE);
     PnpkitDriverRegister(u"counter", counter_driver_entry, WDFSTACK_HWID);
     PnpkitDriverRegisterFilter(u"audit", audit_driver_entry, WDFSTACK_HWID, TRUE);
+    PnpkitDriverRegister(u"watcher", watcher_driver_entry, WDFWATCH_HWID);
 
-    printf("== a device appears\n");
-    h = create_device(u"unit0", &dn);
-    if (!h || !find_link(&link, buffer, 300)) {
-        fprintf(stderr, "the stack did not start\n");
+    printf("== the watcher's device appears\n");
+    watch = create_device(u"watch0", WDFWATCH_HWID, &watch_dn);
+    if (!watch) {
+        fprintf(stderr, "the watcher did not start\n");
+        return 1;
+    }
+
+    printf("== a counter device appears; the watcher opens its interface through a remote I/O target\n");
+    h = create_device(u"unit0", WDFSTACK_HWID, &dn);
+    if (!h || !find_link(&link, buffer, 300) || !watcher_done()) {
+        fprintf(stderr, "the stack did not start, or the watcher did not open it\n");
         return 1;
     }
     print_link(&link);
@@ -146,10 +173,11 @@ int main(void)
     SwDeviceClose(h);
     PnpkitSimWaitIdle();
 
-    printf("== the device appears again and is unplugged with a handle open\n");
-    h = create_device(u"unit1", &dn);
-    if (!h || !find_link(&link, buffer, 300)) {
-        fprintf(stderr, "the stack did not start again\n");
+    printf("== the device appears again (the watcher opens it again) and is unplugged with handles open\n");
+    KeClearEvent(&watcher_used);
+    h = create_device(u"unit1", WDFSTACK_HWID, &dn);
+    if (!h || !find_link(&link, buffer, 300) || !watcher_done()) {
+        fprintf(stderr, "the stack did not start again, or the watcher did not open it\n");
         return 1;
     }
     status = PnpkitOpenDeviceInterface(&link, GENERIC_READ | GENERIC_WRITE, 0, &file);
@@ -166,6 +194,11 @@ int main(void)
     SwDeviceClose(h);
     PnpkitSimWaitIdle();
 
+    printf("== the watcher's device is removed; its target goes with it\n");
+    SwDeviceClose(watch);
+    PnpkitSimWaitIdle();
+
+    PnpkitDriverUnregister(u"watcher");
     PnpkitDriverUnregister(u"audit");
     PnpkitDriverUnregister(u"counter");
     PnpkitShutdown();

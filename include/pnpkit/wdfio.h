@@ -12,10 +12,20 @@
  * A request is presented on the thread that queued it (the dispatch routine, inline, with no
  * thread hop) or on the thread that completed the request before it. A completion from inside
  * the queue's own callback does not recurse: the callback returns first, then the next request
- * is presented. No pnpkit lock is held while a queue callback runs. Queue callbacks run at the
- * IRQL of that thread (PASSIVE_LEVEL for requests from applications and PnpkitOpen*; the
- * completing thread's IRQL otherwise). The queue's SynchronizationScope is accepted but not
- * enforced: callbacks of one queue are not serialized beyond the dispatch type.
+ * is presented. Queue callbacks run at the IRQL of that thread (PASSIVE_LEVEL for requests from
+ * applications and PnpkitOpen*; the completing thread's IRQL otherwise).
+ *
+ * Synchronization scope (the queue's attributes; InheritFromParent takes the device's): with
+ * WdfSynchronizationScopeQueue the queue's I/O callbacks (EvtIoDefault, EvtIoRead, EvtIoWrite,
+ * EvtIoDeviceControl, EvtIoInternalDeviceControl) never run at the same time, whatever the
+ * dispatch type; with WdfSynchronizationScopeDevice the I/O callbacks of all the device's queues
+ * with that scope, and its file-object callbacks with scope Device, never run at the same time
+ * (the device's passive callback lock, held across the callback). A presentation that cannot
+ * take that lock where it happens (above PASSIVE_LEVEL, or inside a callback that holds it:
+ * a request forwarded or completed to another queue of the same scope) runs on a thread-pool
+ * thread instead, after the callback returned. With WdfSynchronizationScopeNone (the default) no
+ * pnpkit lock is held while a queue callback runs. EvtIoStop, EvtIoResume, EvtIoCanceledOnQueue
+ * and EvtRequestCancel are not serialized by the scope (pnpkit: not built).
  *
  * Power-managed queues (the default for function drivers; not for filters) present requests only
  * while the device is in D0: before start they hold them, on a power-down the driver's
@@ -135,7 +145,8 @@ static inline VOID WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(PWDF_IO_QUEUE_CONFIG C
  * ============================================================================================= */
 
 /* Creates a queue of Device (the parent, unless QueueAttributes give one under Device). Config is
- * copied. STATUS_INFO_LENGTH_MISMATCH: Config->Size. STATUS_INVALID_PARAMETER: NULL arguments, an
+ * copied. Queue (optional, as in KMDF: WDF_NO_HANDLE) receives the handle. STATUS_INFO_LENGTH_MISMATCH:
+ * Config->Size. STATUS_INVALID_PARAMETER: a NULL Config, an
  * unknown DispatchType or PowerManaged value, a parallel limit of 0, a second default queue.
  * STATUS_INVALID_DEVICE_REQUEST: a sequential or parallel queue with no EvtIo* request callback
  * at all. A request whose type has neither its own callback nor EvtIoDefault is completed with

@@ -4,14 +4,17 @@
  * Today this header has the part every target shares and the local I/O target
  * (WdfDeviceGetIoTarget: the device a WDF device attached to). The local target is created,
  * opened and started by the framework with its device; power transitions do not change it; when
- * the device is removed it moves to Closed (sends are refused with STATUS_INVALID_DEVICE_STATE)
- * and the requests sent to it are cancelled and waited for. Remote targets (WdfIoTargetCreate,
+ * the device is removed it moves to Closed (sends are refused with STATUS_INVALID_DEVICE_STATE),
+ * the requests held in it complete with STATUS_WDF_DEVICE_REMOVED_NOT_SENT and the requests sent
+ * to it are cancelled and waited for. Remote targets (WdfIoTargetCreate,
  * Open, Close, Stop, Start, Purge, removal callbacks) are in the section at the end. A Stopped
- * remote target holds the requests sent to it (delivered FIFO on Start); a Stopped local target
- * refuses them with STATUS_INVALID_DEVICE_STATE (pnpkit: the local target has no hold list). A
- * remote target sends through a device object of its own (WdfIoTargetWdmGetTargetDeviceObject
- * still returns the real one), so a request sent to it needs one stack location more than the
- * real device's stack.
+ * target, local or remote, holds the requests sent to it, synchronous ones included: Start
+ * delivers them in FIFO order, Purge completes them with STATUS_CANCELLED, a close (for the
+ * local target: the removal of its device) with STATUS_WDF_DEVICE_REMOVED_NOT_SENT, a cancel or
+ * a timeout with STATUS_CANCELLED / STATUS_IO_TIMEOUT. A
+ * remote target is one object, with no driver or device object of its own: a request sent to it
+ * goes straight to the opened device (WdfIoTargetWdmGetTargetDeviceObject) and needs that
+ * device's stack locations, no more; a held request is kept in the target, its IRP not sent.
  *
  * Formatting: the WdfIoTargetFormatRequestFor* functions write the next stack location of a
  * request's IRP for the target. For a driver-created request they allocate its IRP (or a deeper
@@ -178,6 +181,16 @@ static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_BY_NAME(PWDF_IO_TARGET_OP
     Params->CreateDisposition = FILE_OPEN;
 }
 
+static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_LOCAL_TARGET_BY_FILE(PWDF_IO_TARGET_OPEN_PARAMS Params,
+                                                                           PCUNICODE_STRING FileName)
+{
+    __builtin_memset(Params, 0, sizeof(*Params));
+    Params->Size = sizeof(*Params);
+    Params->Type = WdfIoTargetOpenLocalTargetByFile;
+    if (FileName)
+        Params->FileName = *FileName;
+}
+
 static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_REOPEN(PWDF_IO_TARGET_OPEN_PARAMS Params)
 {
     __builtin_memset(Params, 0, sizeof(*Params));
@@ -194,10 +207,16 @@ static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_REOPEN(PWDF_IO_TARGET_OPEN_PAR
 PNPKIT_API NTSTATUS WdfIoTargetCreate(WDFDEVICE Device, PWDF_OBJECT_ATTRIBUTES IoTargetAttributes,
                                       WDFIOTARGET *IoTarget);
 /* Opens a remote target (see the open sequence in the spec); on success it is Started.
- * ByName opens a device interface link (PnpkitOpenDeviceInterface with DesiredAccess and
- * ShareAccess) or a device name (IoGetDeviceObjectPointer). UseExistingDevice references the
- * device and file objects given. Reopen repeats the last ByName open. LocalTargetByFile is not
- * built (STATUS_NOT_IMPLEMENTED).
+ * ByName opens a device interface link (PnpkitOpenDeviceInterfaceEx: DesiredAccess,
+ * ShareAccess, CreateDisposition, CreateOptions and EaBuffer / EaBufferLength reach the
+ * driver's create; the EA bytes are copied, for a Reopen too) or, when no interface has that
+ * name, a device name (IoGetDeviceObjectPointer: DesiredAccess only). FileAttributes and
+ * AllocationSize are not passed (pnpkit's create has no file system behind it). UseExistingDevice references the
+ * device and file objects given. Reopen repeats the last ByName open. LocalTargetByFile opens a
+ * file (FileName, DesiredAccess, ShareAccess, CreateDisposition, CreateOptions, EaBuffer) on the
+ * device's local target, the device below it (PnpkitIoOpenDeviceDirect: the create, cleanup and
+ * close go to that device, not through the top of the stack); it takes no removal callbacks and
+ * registers for no notification: the removal of the device closes it.
  * STATUS_INFO_LENGTH_MISMATCH (Size), STATUS_INVALID_PARAMETER (NULL params, bad Type, missing
  * name / device, callbacks without a file object), STATUS_INVALID_DEVICE_REQUEST (Reopen
  * without a previous ByName open; the local target; above PASSIVE_LEVEL),
@@ -213,11 +232,16 @@ PNPKIT_API NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PA
  * PASSIVE_LEVEL. */
 PNPKIT_API VOID WdfIoTargetClose(WDFIOTARGET IoTarget);
 PNPKIT_API VOID WdfIoTargetCloseForQueryRemove(WDFIOTARGET IoTarget);
-/* Stopped or Purged -> Started. STATUS_INVALID_DEVICE_STATE for a Deleted, closed or never
+/* Stopped or Purged -> Started, then delivers the held requests in order on this thread.
+ * State changes are serialized: while a Stop that cancels or waits, or a Purge, is in progress
+ * on another thread, Start waits for it to end (PASSIVE_LEVEL). When it cannot wait (at
+ * DISPATCH_LEVEL, or from a completion routine that such a Stop or Purge runs on its own thread)
+ * it returns STATUS_SUCCESS at once and the Stop or Purge starts the target when it ends, unless
+ * another Stop or Purge begins first. STATUS_INVALID_DEVICE_STATE for a Deleted, closed or never
  * opened target; STATUS_INVALID_DEVICE_REQUEST above DISPATCH_LEVEL; STATUS_INVALID_HANDLE.
  * IRQL <= DISPATCH_LEVEL. */
 PNPKIT_API NTSTATUS WdfIoTargetStart(WDFIOTARGET IoTarget);
-/* -> Stopped: new sends are held (remote targets). Action: CancelSentIo cancels and waits,
+/* -> Stopped: new sends are held (local and remote targets). Action: CancelSentIo cancels and waits,
  * WaitForSentIoToComplete waits (both PASSIVE_LEVEL), LeaveSentIoPending (IRQL <=
  * DISPATCH_LEVEL) does neither; IGNORE_TARGET_STATE and SEND_AND_FORGET requests are neither
  * cancelled nor waited for, held ones stay held. Ignored (verifier report) on a closed or

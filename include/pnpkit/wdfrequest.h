@@ -218,7 +218,7 @@ typedef EVT_WDF_REQUEST_CANCEL *PFN_WDF_REQUEST_CANCEL;
 /* ---- Reuse ---- */
 typedef enum _WDF_REQUEST_REUSE_FLAGS {
     WDF_REQUEST_REUSE_NO_FLAGS = 0x00000000,
-    WDF_REQUEST_REUSE_SET_NEW_IRP = 0x00000001, /* not implemented in pnpkit */
+    WDF_REQUEST_REUSE_SET_NEW_IRP = 0x00000001, /* the request takes NewIrp (see WdfRequestReuse) */
 } WDF_REQUEST_REUSE_FLAGS;
 
 typedef struct _WDF_REQUEST_REUSE_PARAMS {
@@ -256,7 +256,12 @@ PNPKIT_API NTSTATUS WdfRequestCreate(PWDF_OBJECT_ATTRIBUTES RequestAttributes, W
  * references) is released. Waits for a timeout timer of the previous send that is still firing.
  * STATUS_INFO_LENGTH_MISMATCH: wrong Size. STATUS_INVALID_PARAMETER: NULL params, unknown flags.
  * STATUS_INVALID_DEVICE_REQUEST: a framework request, or one still sent.
- * STATUS_NOT_IMPLEMENTED: WDF_REQUEST_REUSE_SET_NEW_IRP. */
+ * With WDF_REQUEST_REUSE_SET_NEW_IRP the request uses ReuseParams->NewIrp from then on (reset
+ * with IoReuseIrp and Status): the caller keeps owning it and frees it only after the request is
+ * deleted or given another IRP; an IRP the framework had allocated for the request is freed. A
+ * format that needs more stack locations than NewIrp has fails with STATUS_REQUEST_NOT_ACCEPTED
+ * (the caller's IRP is never replaced). STATUS_INVALID_PARAMETER also for SET_NEW_IRP without a
+ * NewIrp (nothing changes). */
 PNPKIT_API NTSTATUS WdfRequestReuse(WDFREQUEST Request, PWDF_REQUEST_REUSE_PARAMS ReuseParams);
 
 /* Completes a framework request the driver owns (Information is what WdfRequestSetInformation

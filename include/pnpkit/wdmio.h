@@ -1213,7 +1213,12 @@ typedef struct _PNPKIT_IO_OPEN_PARAMETERS {
     ULONG CreateDisposition;    /* FILE_OPEN by default */
     ULONG CreateOptions;        /* FILE_NON_DIRECTORY_FILE by default */
     PFILE_OBJECT RelatedFileObject; /* optional; the new file object references it */
+    PVOID EaBuffer;             /* optional extended attributes: Irp->AssociatedIrp.SystemBuffer of */
+    ULONG EaLength;             /* the create, EaLength in Parameters.Create (not copied) */
 } PNPKIT_IO_OPEN_PARAMETERS, *PPNPKIT_IO_OPEN_PARAMETERS;
+
+/* The older size (without EaBuffer and EaLength), still accepted. */
+#define PNPKIT_IO_OPEN_PARAMETERS_SIZE_V1 ((ULONG)__builtin_offsetof(PNPKIT_IO_OPEN_PARAMETERS, EaBuffer))
 
 static inline VOID PNPKIT_IO_OPEN_PARAMETERS_INIT(PPNPKIT_IO_OPEN_PARAMETERS Parameters, ACCESS_MASK DesiredAccess)
 {
@@ -1233,11 +1238,20 @@ static inline VOID PNPKIT_IO_OPEN_PARAMETERS_INIT(PPNPKIT_IO_OPEN_PARAMETERS Par
  * first IRP_MJ_CLEANUP if it was not sent), at PASSIVE_LEVEL on a work item when the last
  * dereference happens above PASSIVE_LEVEL. Close and cleanup cannot fail for lack of memory:
  * their IRP is allocated here.
+ * Parameters->Size is sizeof(PNPKIT_IO_OPEN_PARAMETERS) or PNPKIT_IO_OPEN_PARAMETERS_SIZE_V1.
  * Returns the create's status when it fails (the file object is then freed with no cleanup or
- * close), STATUS_INVALID_PARAMETER (NULL arguments, Parameters->Size wrong), STATUS_NO_SUCH_DEVICE
+ * close), STATUS_INVALID_PARAMETER (NULL arguments, Parameters->Size wrong, an EaLength without
+ * an EaBuffer), STATUS_NO_SUCH_DEVICE
  * (DeviceObject deleted), STATUS_INSUFFICIENT_RESOURCES. PASSIVE_LEVEL. */
 PNPKIT_API NTSTATUS PnpkitIoOpenDevice(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PARAMETERS *Parameters,
                                        PFILE_OBJECT *FileObject);
+
+/* PnpkitIoOpenDevice for a driver that opens a device below its own in a stack (what
+ * WdfIoTargetOpenLocalTargetByFile does): the create, and later the cleanup and the close, go to
+ * DeviceObject itself, not to the top of its stack, and the create is not refused while the
+ * stack starts. The same statuses, ownership and close as PnpkitIoOpenDevice. PASSIVE_LEVEL. */
+PNPKIT_API NTSTATUS PnpkitIoOpenDeviceDirect(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PARAMETERS *Parameters,
+                                             PFILE_OBJECT *FileObject);
 
 /* Sends IRP_MJ_CLEANUP for FileObject to the top of its device's stack and waits for it (the
  * "last handle closed" step); sets FO_CLEANUP_COMPLETE. Returns the cleanup's status. A second
@@ -1264,7 +1278,8 @@ PNPKIT_API VOID PnpkitIoFileObjectOpened(PFILE_OBJECT FileObject);
 PNPKIT_API NTSTATUS IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName, ACCESS_MASK DesiredAccess,
                                              PFILE_OBJECT *FileObject, PDEVICE_OBJECT *DeviceObject);
 
-/* The device IRPs for FileObject go to: the top of its device's stack. No reference. */
+/* The device IRPs for FileObject go to: the top of its device's stack (its device itself for a
+ * PnpkitIoOpenDeviceDirect open). No reference. */
 PNPKIT_API PDEVICE_OBJECT IoGetRelatedDeviceObject(PFILE_OBJECT FileObject);
 
 PNPKIT_END_DECLS

@@ -160,6 +160,14 @@ PNPKIT_API VOID IoInvalidateDeviceRelations(PDEVICE_OBJECT DeviceObject, DEVICE_
 PNPKIT_API NTSTATUS PnpkitOpenDeviceInterface(PCUNICODE_STRING SymbolicLinkName, ACCESS_MASK DesiredAccess,
                                               ULONG ShareAccess, PFILE_OBJECT *FileObject);
 PNPKIT_API VOID PnpkitCloseDeviceInterface(PFILE_OBJECT FileObject);
+/* PnpkitOpenDeviceInterface with every parameter of the create (<pnpkit/wdmio.h>):
+ * DesiredAccess, ShareAccess, CreateDisposition and CreateOptions reach the driver in
+ * Parameters.Create, an EaBuffer in the create's Irp->AssociatedIrp.SystemBuffer with
+ * Parameters.Create.EaLength. FileName and RelatedFileObject must be NULL (the name is the
+ * link's): STATUS_INVALID_PARAMETER otherwise, or for a wrong Size, NULL arguments, an EaLength
+ * without an EaBuffer; else the statuses of PnpkitOpenDeviceInterface. PASSIVE_LEVEL. */
+PNPKIT_API NTSTATUS PnpkitOpenDeviceInterfaceEx(PCUNICODE_STRING SymbolicLinkName,
+                                                const PNPKIT_IO_OPEN_PARAMETERS *Parameters, PFILE_OBJECT *FileObject);
 
 PNPKIT_END_DECLS
 

@@ -89,10 +89,22 @@ free_file:
     return STATUS_INSUFFICIENT_RESOURCES;
 }
 
-/* Sends a cleanup or close for f to the top of its device's stack and waits. */
+/* The device f's requests go to, referenced: the top of its device's stack, or the device
+ * itself for a direct open. */
+static PDEVICE_OBJECT file_request_device(io_file *f)
+{
+    if (f->direct) {
+        io_object_reference(f->file.DeviceObject);
+        return f->file.DeviceObject;
+    }
+    return IoGetAttachedDeviceReference(f->file.DeviceObject);
+}
+
+/* Sends a cleanup or close for f to the top of its device's stack (or, direct, to its device)
+ * and waits. */
 static NTSTATUS send_file_request(io_file *f, UCHAR major)
 {
-    PDEVICE_OBJECT top = IoGetAttachedDeviceReference(f->file.DeviceObject);
+    PDEVICE_OBJECT top = file_request_device(f);
     PIO_STACK_LOCATION sp;
     NTSTATUS status;
     PIRP irp;
@@ -189,9 +201,10 @@ VOID PnpkitIoFileObjectOpened(PFILE_OBJECT FileObject)
     pk_store_release(&io_file_of(FileObject)->opened, 1);
 }
 
-NTSTATUS PnpkitIoOpenDevice(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PARAMETERS *Parameters,
-                            PFILE_OBJECT *FileObject)
+static NTSTATUS open_device(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PARAMETERS *Parameters,
+                            PFILE_OBJECT *FileObject, bool direct, const char *api)
 {
+    PNPKIT_IO_OPEN_PARAMETERS p = { 0 };
     PDEVICE_OBJECT top;
     PIO_STACK_LOCATION sp;
     ACCESS_MASK access;
@@ -199,16 +212,24 @@ NTSTATUS PnpkitIoOpenDevice(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PA
     NTSTATUS status;
     PIRP irp;
 
-    if (!pk_irql_ok("PnpkitIoOpenDevice", PASSIVE_LEVEL))
+    if (!pk_irql_ok(api, PASSIVE_LEVEL))
         return STATUS_INVALID_DEVICE_REQUEST;
-    if (!FileObject || !Parameters || Parameters->Size != sizeof(*Parameters) ||
-        !io_object_is(DeviceObject, IO_KIND_DEVICE) ||
-        (Parameters->RelatedFileObject && !io_object_is(Parameters->RelatedFileObject, IO_KIND_FILE)))
+    if (!FileObject || !Parameters ||
+        (Parameters->Size != sizeof(*Parameters) && Parameters->Size != PNPKIT_IO_OPEN_PARAMETERS_SIZE_V1))
+        return STATUS_INVALID_PARAMETER;
+    /* An older caller's structure ends before EaBuffer: the rest reads as zero. */
+    memcpy(&p, Parameters, Parameters->Size);
+    Parameters = &p;
+    if (!io_object_is(DeviceObject, IO_KIND_DEVICE) ||
+        (Parameters->RelatedFileObject && !io_object_is(Parameters->RelatedFileObject, IO_KIND_FILE)) ||
+        (Parameters->EaLength && !Parameters->EaBuffer))
         return STATUS_INVALID_PARAMETER;
 
-    {
+    if (!direct) {
         /* The PnP manager marks the bottom of a stack whose start has not completed, or that is
-         * being removed: a create cannot reach it then (pnp.md 1.1, "Opening a device"). */
+         * being removed: a create cannot reach it then (pnp.md 1.1, "Opening a device"). A
+         * direct open comes from a driver of the stack, which may send to the devices below it
+         * while the stack starts. */
         PDEVICE_OBJECT base = IoGetDeviceAttachmentBaseRef(DeviceObject);
         ULONG flags = base ? ReadAcquire(&base->DeviceObjectExtension->ExtensionFlags) : 0;
         if (base)
@@ -218,10 +239,16 @@ NTSTATUS PnpkitIoOpenDevice(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PA
         if (flags & DOE_REMOVE_PENDING)
             return STATUS_DELETE_PENDING;
     }
-    top = IoGetAttachedDeviceReference(DeviceObject);
+    if (direct) {
+        io_object_reference(DeviceObject);
+        top = DeviceObject;
+    } else {
+        top = IoGetAttachedDeviceReference(DeviceObject);
+    }
     status = file_alloc(DeviceObject, Parameters->FileName, top->StackSize, &f);
     if (!NT_SUCCESS(status))
         goto release_top;
+    f->direct = direct;
     if (Parameters->RelatedFileObject) {
         io_object_reference(Parameters->RelatedFileObject);
         f->file.RelatedFileObject = Parameters->RelatedFileObject;
@@ -247,7 +274,10 @@ NTSTATUS PnpkitIoOpenDevice(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PA
     sp->Parameters.Create.SecurityContext = &f->security;
     sp->Parameters.Create.Options = (Parameters->CreateDisposition << 24) | (Parameters->CreateOptions & 0x00FFFFFF);
     sp->Parameters.Create.ShareAccess = (USHORT)Parameters->ShareAccess;
+    sp->Parameters.Create.EaLength = Parameters->EaLength;
+    irp->AssociatedIrp.SystemBuffer = Parameters->EaLength ? Parameters->EaBuffer : NULL;
     status = io_irp_send_and_wait(top, irp, &f->irp_done);
+    irp->AssociatedIrp.SystemBuffer = NULL; /* the caller's: the IRP is reused for cleanup and close */
     f->file.FinalStatus = status;
     if (!NT_SUCCESS(status)) {
         PK_TRACE(PnpkitTraceInfo, "io", "create on device %p failed: %s", (void *)DeviceObject, PnpkitStatusName(status));
@@ -260,6 +290,18 @@ NTSTATUS PnpkitIoOpenDevice(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PA
 release_top:
     io_object_dereference(top);
     return status;
+}
+
+NTSTATUS PnpkitIoOpenDevice(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PARAMETERS *Parameters,
+                            PFILE_OBJECT *FileObject)
+{
+    return open_device(DeviceObject, Parameters, FileObject, false, "PnpkitIoOpenDevice");
+}
+
+NTSTATUS PnpkitIoOpenDeviceDirect(PDEVICE_OBJECT DeviceObject, const PNPKIT_IO_OPEN_PARAMETERS *Parameters,
+                                  PFILE_OBJECT *FileObject)
+{
+    return open_device(DeviceObject, Parameters, FileObject, true, "PnpkitIoOpenDeviceDirect");
 }
 
 NTSTATUS PnpkitIoCleanupFileObject(PFILE_OBJECT FileObject)
@@ -334,5 +376,8 @@ PDEVICE_OBJECT IoGetRelatedDeviceObject(PFILE_OBJECT FileObject)
         pk_verifier_stop("IoGetRelatedDeviceObject", "%p is not a live file object", (void *)FileObject);
         return NULL;
     }
+    /* A direct open's requests go to its device itself (as with a device hint on Windows). */
+    if (io_file_of(FileObject)->direct)
+        return FileObject->DeviceObject;
     return IoGetAttachedDevice(FileObject->DeviceObject);
 }

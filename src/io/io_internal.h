@@ -106,6 +106,8 @@ typedef struct io_file {
     uint32_t opened;        /* atomic: the create succeeded, cleanup and close are owed */
     uint32_t cleaned_up;    /* atomic: IRP_MJ_CLEANUP was sent */
     uint32_t closed;        /* atomic: IRP_MJ_CLOSE was sent; only the memory is left */
+    bool direct;            /* its requests go to file.DeviceObject itself, not the top of its
+                             * stack (PnpkitIoOpenDeviceDirect); written before the create */
     WORK_QUEUE_ITEM close_work; /* the close, when the last dereference came above PASSIVE */
 } io_file;
 

@@ -243,6 +243,10 @@ void pnp_notify_shutdown(void);
  * name after the link. On success *file holds one reference (close with pnp_close_file). */
 NTSTATUS pnp_open_link(PCUNICODE_STRING name, ACCESS_MASK access, ULONG share_access, PFILE_OBJECT *file,
                        PDEVICE_OBJECT *device);
+/* The same with every create parameter (validated by the caller; FileName and
+ * RelatedFileObject are ignored: the name is the link's). */
+NTSTATUS pnp_open_link_params(PCUNICODE_STRING name, const PNPKIT_IO_OPEN_PARAMETERS *params, PFILE_OBJECT *file,
+                              PDEVICE_OBJECT *device);
 /* Cleanup (IRP_MJ_CLEANUP) and the caller's reference; IRP_MJ_CLOSE follows on the last one. */
 void pnp_close_file(PFILE_OBJECT file);
 /* Installs the io layer's hooks (file closes, open by link name). */

@@ -35,6 +35,16 @@ static int find_locked(PFILE_OBJECT fo)
 NTSTATUS pnp_open_link(PCUNICODE_STRING name, ACCESS_MASK access, ULONG share_access, PFILE_OBJECT *file,
                        PDEVICE_OBJECT *device)
 {
+    PNPKIT_IO_OPEN_PARAMETERS params;
+
+    PNPKIT_IO_OPEN_PARAMETERS_INIT(&params, access);
+    params.ShareAccess = share_access;
+    return pnp_open_link_params(name, &params, file, device);
+}
+
+NTSTATUS pnp_open_link_params(PCUNICODE_STRING name, const PNPKIT_IO_OPEN_PARAMETERS *caller, PFILE_OBJECT *file,
+                              PDEVICE_OBJECT *device)
+{
     pnp_devnode *n;
     UNICODE_STRING file_name;
     PNPKIT_IO_OPEN_PARAMETERS params;
@@ -71,9 +81,10 @@ NTSTATUS pnp_open_link(PCUNICODE_STRING name, ACCESS_MASK access, ULONG share_ac
     n->file_objects++;
     pk_lock_release(&pnp.tree_lock);
 
-    PNPKIT_IO_OPEN_PARAMETERS_INIT(&params, access);
+    params = *caller;
+    params.Size = sizeof(params);
     params.FileName = &file_name;
-    params.ShareAccess = share_access;
+    params.RelatedFileObject = NULL;
     status = PnpkitIoOpenDevice(n->pdo, &params, &fo);
 
     pk_lock_acquire(&pnp.tree_lock);
@@ -208,6 +219,22 @@ NTSTATUS PnpkitOpenDeviceInterface(PCUNICODE_STRING SymbolicLinkName, ACCESS_MAS
     if (!SymbolicLinkName || !FileObject)
         return STATUS_INVALID_PARAMETER;
     return pnp_open_link(SymbolicLinkName, DesiredAccess, ShareAccess, FileObject, NULL);
+}
+
+NTSTATUS PnpkitOpenDeviceInterfaceEx(PCUNICODE_STRING SymbolicLinkName, const PNPKIT_IO_OPEN_PARAMETERS *Parameters,
+                                     PFILE_OBJECT *FileObject)
+{
+    PNPKIT_IO_OPEN_PARAMETERS p = { 0 };
+
+    if (!pk_irql_ok("PnpkitOpenDeviceInterfaceEx", PASSIVE_LEVEL))
+        return STATUS_INVALID_DEVICE_REQUEST;
+    if (!SymbolicLinkName || !FileObject || !Parameters ||
+        (Parameters->Size != sizeof(p) && Parameters->Size != PNPKIT_IO_OPEN_PARAMETERS_SIZE_V1))
+        return STATUS_INVALID_PARAMETER;
+    memcpy(&p, Parameters, Parameters->Size);
+    if (p.FileName || p.RelatedFileObject || (p.EaLength && !p.EaBuffer))
+        return STATUS_INVALID_PARAMETER;
+    return pnp_open_link_params(SymbolicLinkName, &p, FileObject, NULL);
 }
 
 VOID PnpkitCloseDeviceInterface(PFILE_OBJECT FileObject)

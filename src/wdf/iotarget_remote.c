@@ -1,147 +1,32 @@
 /*
  * iotarget_remote.c — remote WDFIOTARGETs: WdfIoTargetCreate, WdfIoTargetOpen (UseExistingDevice,
- * ByName, Reopen), WdfIoTargetClose / CloseForQueryRemove, Start / Stop / Purge for every target,
- * the target-device removal notifications with their default behaviours, and the synchronous
- * read and write helpers.
+ * ByName, Reopen), WdfIoTargetClose / CloseForQueryRemove, the target-device removal
+ * notifications with their default behaviours, and the synchronous read and write helpers.
+ * Start / Stop / Purge and the holding of requests while Stopped are iotarget.c's (the same for
+ * every target).
  *
- * Holding requests. Each remote target owns a small WDM driver and device object (the hold
- * device); t->target_device is that device for the target's whole life, so the send path
- * (request_send.c) always has a valid device and stack size, whatever the open state. Its
- * stack size is the real device's plus one. The hold device's dispatch forwards an IRP to the
- * real device (IoSkipCurrentIrpStackLocation: the real device sees the location the sender
- * formatted), or, while the target is Stopped, keeps it in t->held (FIFO) with a cancel routine:
- * Start forwards the held IRPs in order, Purge completes them with STATUS_CANCELLED, a close
- * with STATUS_WDF_DEVICE_REMOVED_NOT_SENT, a cancel or a timeout with STATUS_CANCELLED (the send
- * turns it into STATUS_IO_TIMEOUT). wdf_target_begin_send marks IRPs that must pass whatever
- * the state (IGNORE_TARGET_STATE, SEND_AND_FORGET) in Tail.Overlay.DriverContext[3].
+ * A remote target is one object: no driver or device object of its own. While open,
+ * t->target_device and t->target_file are the opened device and file; the send path reads them
+ * under t->lock (wdf_target_begin_send) and writes the file into the stack location, and a
+ * request held while the target is Stopped is a list entry in the target, its IRP not sent.
  *
  * Locking: t->lock (a leaf) protects the state, the open state, the file and device pointers,
- * the held list and the callbacks. The cancel spin lock may be held when t->lock is taken (the
- * hold cancel routine), never the reverse. Open and close are serialised by open_state:
- * Opening excludes a second open and makes a close wait on open_done.
+ * the held list and the callbacks. Open and close are serialised by open_state: Opening excludes
+ * a second open and makes a close wait on open_done.
  *
  * Lifetime: the target is a child of its device (or of the given parent under it); its dispose
  * closes it (held requests failed, sent requests cancelled and waited for, the notification
- * unregistered, the file and device released), its destroy deletes the hold device and driver.
- * A notification callback holds a reference on the target for its duration.
+ * unregistered, the file and device released). A notification callback holds a reference on the
+ * target for its duration.
  */
 #include "wdf/wdf_internal.h"
 
 #include <string.h>
 
-enum { FILE_KIND_NONE, FILE_KIND_INTERFACE, FILE_KIND_DEREF };
-
-typedef struct hold_ext {
-    wdf_iotarget *t;
-} hold_ext;
-
-/* ---- The hold device ---- */
-
-static void complete_irp(PIRP irp, NTSTATUS status)
-{
-    irp->IoStatus.Status = status;
-    irp->IoStatus.Information = 0;
-    IoCompleteRequest(irp, IO_NO_INCREMENT);
-}
-
-static void hold_cancel(PDEVICE_OBJECT device, PIRP irp)
-{
-    wdf_iotarget *t = ((hold_ext *)device->DeviceExtension)->t;
-
-    IoReleaseCancelSpinLock(irp->CancelIrql);
-    pk_lock_acquire(&t->lock);
-    RemoveEntryList(&irp->Tail.Overlay.ListEntry);
-    t->held_count--;
-    pk_lock_release(&t->lock);
-    complete_irp(irp, STATUS_CANCELLED);
-}
-
-/* Sends irp on to the real device, in the location its sender formatted, with the file. */
-static NTSTATUS forward(PIRP irp, PDEVICE_OBJECT real, PFILE_OBJECT file)
-{
-    IoGetCurrentIrpStackLocation(irp)->FileObject = file;
-    IoSkipCurrentIrpStackLocation(irp);
-    return IoCallDriver(real, irp);
-}
-
-static NTSTATUS hold_dispatch(PDEVICE_OBJECT device, PIRP irp)
-{
-    wdf_iotarget *t = ((hold_ext *)device->DeviceExtension)->t;
-    PVOID mark = irp->Tail.Overlay.DriverContext[3];
-    PDEVICE_OBJECT real;
-    PFILE_OBJECT file;
-    WDF_IO_TARGET_STATE state;
-    NTSTATUS status;
-
-    irp->Tail.Overlay.DriverContext[3] = NULL;
-    pk_lock_acquire(&t->lock);
-    state = t->state;
-    real = t->real_device;
-    file = t->real_file;
-    if (real && (mark == WDF_TARGET_PASS_MARK || state == WdfIoTargetStarted)) {
-        pk_lock_release(&t->lock);
-        return forward(irp, real, file);
-    }
-    if (state == WdfIoTargetStopped) {
-        IoMarkIrpPending(irp);
-        InsertTailList(&t->held, &irp->Tail.Overlay.ListEntry);
-        t->held_count++;
-        IoSetCancelRoutine(irp, hold_cancel);
-        if (__atomic_load_n(&irp->Cancel, __ATOMIC_ACQUIRE) && IoSetCancelRoutine(irp, NULL)) {
-            RemoveEntryList(&irp->Tail.Overlay.ListEntry);
-            t->held_count--;
-            pk_lock_release(&t->lock);
-            complete_irp(irp, STATUS_CANCELLED);
-            return STATUS_PENDING;
-        }
-        if (t->waiters)
-            KeSetEvent(&t->sent_empty, IO_NO_INCREMENT, FALSE);
-        pk_lock_release(&t->lock);
-        return STATUS_PENDING;
-    }
-    pk_lock_release(&t->lock);
-    status = state == WdfIoTargetPurged ? STATUS_CANCELLED : STATUS_WDF_DEVICE_REMOVED_NOT_SENT;
-    complete_irp(irp, status);
-    return status;
-}
-
-static NTSTATUS hold_entry(PDRIVER_OBJECT driver, PUNICODE_STRING path)
-{
-    (void)path;
-    for (int i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
-        driver->MajorFunction[i] = hold_dispatch;
-    return STATUS_SUCCESS;
-}
-
-/* Moves the held IRPs whose cancel routine could still be cleared to *out (t->lock held). */
-static void take_held(wdf_iotarget *t, PLIST_ENTRY out)
-{
-    PLIST_ENTRY e = t->held.Flink;
-
-    InitializeListHead(out);
-    while (e != &t->held) {
-        PIRP irp = CONTAINING_RECORD(e, IRP, Tail.Overlay.ListEntry);
-        e = e->Flink;
-        if (IoSetCancelRoutine(irp, NULL)) {
-            RemoveEntryList(&irp->Tail.Overlay.ListEntry);
-            t->held_count--;
-            InsertTailList(out, &irp->Tail.Overlay.ListEntry);
-        }
-        /* else its cancel routine runs and removes it. */
-    }
-}
-
-/* Completes (status != 0) or forwards to real (FIFO) the IRPs of a take_held list. */
-static void finish_held(PLIST_ENTRY list, NTSTATUS status, PDEVICE_OBJECT real, PFILE_OBJECT file)
-{
-    while (!IsListEmpty(list)) {
-        PIRP irp = CONTAINING_RECORD(RemoveHeadList(list), IRP, Tail.Overlay.ListEntry);
-        if (status)
-            complete_irp(irp, status);
-        else
-            forward(irp, real, file);
-    }
-}
+/* How a target's file is released: PnpkitCloseDeviceInterface (an interface link), a plain
+ * dereference (a file given by the driver, or IoGetDeviceObjectPointer's, cleaned up already),
+ * or cleanup then dereference (LocalTargetByFile: opened on the lower device directly). */
+enum { FILE_KIND_NONE, FILE_KIND_INTERFACE, FILE_KIND_DEREF, FILE_KIND_LOCAL };
 
 /* ---- Close ---- */
 
@@ -153,13 +38,16 @@ static void release_file(PFILE_OBJECT file, uint8_t kind)
         PnpkitCloseDeviceInterface(file);
     else if (kind == FILE_KIND_DEREF)
         ObDereferenceObject(file);
+    else if (kind == FILE_KIND_LOCAL) {
+        PnpkitIoCleanupFileObject(file);
+        ObDereferenceObject(file);
+    }
 }
 
 /* The internal close with a reason: Closed, ClosedForQueryRemove (keeps the registration) or
  * Deleted. PASSIVE_LEVEL. */
 static void close_target(wdf_iotarget *t, WDF_IO_TARGET_STATE reason)
 {
-    LIST_ENTRY held;
     PFILE_OBJECT file, nfile = NULL;
     PDEVICE_OBJECT real;
     PVOID entry = NULL;
@@ -179,24 +67,23 @@ static void close_target(wdf_iotarget *t, WDF_IO_TARGET_STATE reason)
     }
     was_open = t->open_state == WDF_TARGET_OPEN_OPEN;
     pk_store_release(&t->state, reason);
-    take_held(t, &held);
     pk_lock_release(&t->lock);
 
-    finish_held(&held, STATUS_WDF_DEVICE_REMOVED_NOT_SENT, NULL, NULL);
+    wdf_target_finish_held(t, STATUS_WDF_DEVICE_REMOVED_NOT_SENT);
     if (was_open) {
         /* The removing phase: IGNORE_TARGET_STATE sends are still accepted. */
         wdf_target_cancel_tracked(t, true);
-        /* All: a held request whose cancel routine was running when the held ones were taken
-         * is still counted; the target must outlive it. */
+        /* All: a held request being finished by its cancel or timeout is still counted; the
+         * device and file must outlive it. */
         wdf_target_wait_tracked(t, true);
     }
 
     pk_lock_acquire(&t->lock);
-    file = t->real_file;
+    file = t->target_file;
     kind = t->file_kind;
-    real = t->real_device;
-    t->real_file = NULL;
-    t->real_device = NULL;
+    real = t->target_device;
+    t->target_file = NULL;
+    t->target_device = NULL;
     t->target_pdo = NULL;
     t->file_kind = FILE_KIND_NONE;
     t->open_state = WDF_TARGET_OPEN_CLOSED;
@@ -216,6 +103,8 @@ static void close_target(wdf_iotarget *t, WDF_IO_TARGET_STATE reason)
     if (real)
         ObDereferenceObject(real);
 }
+
+void (*wdf_target_open_hook)(WDFIOTARGET target);
 
 /* ---- Removal notifications ---- */
 
@@ -288,10 +177,9 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
     PDEVICE_OBJECT real = NULL, base;
     PVOID old_entry, entry = NULL;
     uint8_t kind = FILE_KIND_NONE;
-    LIST_ENTRY held;
+    PNPKIT_IO_OPEN_PARAMETERS create;
+    void *ea_copy = NULL;
     NTSTATUS status;
-    ACCESS_MASK access;
-    ULONG share;
 
     pk_lock_acquire(&t->lock);
     if (t->state == WdfIoTargetDeleted || t->open_state != WDF_TARGET_OPEN_CLOSED) {
@@ -318,20 +206,46 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
 
     /* 3. The file. */
     if (by_name) {
+        /* The create gets the open's access, share mask, disposition, options and extended
+         * attributes; a Reopen those of the last ByName open (the EA bytes are the target's copy).
+         * Both stay stable: only an open (this one) replaces them. */
+        PNPKIT_IO_OPEN_PARAMETERS_INIT(&create, 0);
         if (reopen) {
-            name = t->open_name; /* stable: only an open (this one) replaces it */
-            access = t->open_access;
-            share = t->open_share;
+            name = t->open_name;
+            create.DesiredAccess = t->open_access;
+            create.ShareAccess = t->open_share;
+            create.CreateDisposition = t->open_disposition;
+            create.CreateOptions = t->open_options;
+            create.EaBuffer = t->open_ea;
+            create.EaLength = t->open_ea_length;
+            status = STATUS_SUCCESS;
         } else {
             name = p->TargetDeviceName;
-            access = p->DesiredAccess;
-            share = p->ShareAccess;
+            create.DesiredAccess = p->DesiredAccess;
+            create.ShareAccess = p->ShareAccess;
+            create.CreateDisposition = p->CreateDisposition;
+            create.CreateOptions = p->CreateOptions;
+            status = STATUS_SUCCESS;
+            if (p->EaBuffer && p->EaBufferLength) {
+                ea_copy = pk_alloc(p->EaBufferLength);
+                if (ea_copy) {
+                    memcpy(ea_copy, p->EaBuffer, p->EaBufferLength);
+                    create.EaBuffer = ea_copy;
+                    create.EaLength = p->EaBufferLength;
+                } else {
+                    status = STATUS_INSUFFICIENT_RESOURCES;
+                }
+            }
         }
-        status = PnpkitOpenDeviceInterface(&name, access, share, &file);
-        kind = FILE_KIND_INTERFACE;
+        if (NT_SUCCESS(status)) {
+            status = PnpkitOpenDeviceInterfaceEx(&name, &create, &file);
+            kind = FILE_KIND_INTERFACE;
+        }
         if (status == STATUS_OBJECT_NAME_NOT_FOUND) {
+            /* A device name, not an interface: IoGetDeviceObjectPointer takes the access only
+             * (pnpkit's has no disposition, options or EA). */
             PDEVICE_OBJECT top;
-            status = IoGetDeviceObjectPointer(&name, access, &file, &top);
+            status = IoGetDeviceObjectPointer(&name, create.DesiredAccess, &file, &top);
             kind = FILE_KIND_DEREF;
         }
         if (NT_SUCCESS(status)) {
@@ -343,12 +257,37 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
             status = copy_name(&copy, &p->TargetDeviceName);
             if (NT_SUCCESS(status)) {
                 pk_free(t->open_name.Buffer);
+                pk_free(t->open_ea);
                 t->open_name = copy;
                 t->open_access = p->DesiredAccess;
                 t->open_share = p->ShareAccess;
                 t->open_disposition = p->CreateDisposition;
                 t->open_options = p->CreateOptions;
+                t->open_ea = ea_copy;
+                t->open_ea_length = ea_copy ? p->EaBufferLength : 0;
+                ea_copy = NULL;
             }
+        }
+    } else if (p->Type == WdfIoTargetOpenLocalTargetByFile) {
+        /* A file of the device's own local target: the create (with FileName), and later the
+         * cleanup and the close, go to the device below this one only. */
+        PNPKIT_IO_OPEN_PARAMETERS_INIT(&create, p->DesiredAccess);
+        create.FileName = p->FileName.Length ? &p->FileName : NULL;
+        create.ShareAccess = p->ShareAccess;
+        create.CreateDisposition = p->CreateDisposition;
+        create.CreateOptions = p->CreateOptions;
+        if (p->EaBuffer && p->EaBufferLength) {
+            create.EaBuffer = p->EaBuffer; /* used during the call only */
+            create.EaLength = p->EaBufferLength;
+        }
+        real = t->device->target->target_device;
+        status = PnpkitIoOpenDeviceDirect(real, &create, &file);
+        if (NT_SUCCESS(status)) {
+            ObReferenceObject(real);
+            kind = FILE_KIND_LOCAL;
+        } else {
+            real = NULL;
+            file = NULL;
         }
     } else {
         real = p->TargetDeviceObject;
@@ -360,6 +299,7 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
         }
         status = STATUS_SUCCESS;
     }
+    pk_free(ea_copy); /* kept by a successful ByName open */
     if (!NT_SUCCESS(status)) {
         release_file(file, kind);
         if (real)
@@ -379,14 +319,15 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
         t->evt_remove_complete = p->EvtIoTargetRemoveComplete;
         t->ever_opened_by_name = by_name;
     }
-    if (file) {
+    if (file && kind != FILE_KIND_LOCAL) {
         ObReferenceObject(file);
         t->notify_file = file;
     }
     pk_lock_release(&t->lock);
 
-    /* 5. The registration; its failure is not an error. */
-    if (file) {
+    /* 5. The registration; its failure is not an error. A file of the local target has none:
+     * the removal of the device itself closes the target. */
+    if (file && kind != FILE_KIND_LOCAL) {
         status = IoRegisterPlugPlayNotification(EventCategoryTargetDeviceChange, 0, file, t->device->driver->wdm,
                                                 notify_callback, t, &entry);
         pk_lock_acquire(&t->lock);
@@ -402,29 +343,25 @@ static NTSTATUS open_target(wdf_iotarget *t, const WDF_IO_TARGET_OPEN_PARAMS *p)
             ObDereferenceObject(old_nfile);
     }
 
-    /* 6. Open and Started. The hold device takes the real device's shape. */
-    if (t->hold_device->StackSize != real->StackSize + 1)
-        t->hold_device->StackSize = (CCHAR)(real->StackSize + 1);
-    {
-        ULONG want = (t->hold_device->Flags & ~(ULONG)(DO_BUFFERED_IO | DO_DIRECT_IO)) |
-                     (real->Flags & (DO_BUFFERED_IO | DO_DIRECT_IO));
-        if (t->hold_device->Flags != want)
-            t->hold_device->Flags = want;
-    }
+    /* Tests only: an event (a query-remove) may arrive here, registered but not yet open. */
+    if (wdf_target_open_hook)
+        wdf_target_open_hook((WDFIOTARGET)pk_object_handle(&t->header));
+
+    /* 6. Open and Started. */
     base = IoGetDeviceAttachmentBaseRef(real);
     if (base)
         ObDereferenceObject(base);
     pk_lock_acquire(&t->lock);
-    t->real_file = file;
+    t->target_file = file;
     t->file_kind = kind;
-    t->real_device = real;
+    t->target_device = real;
     t->target_pdo = base;
+    pk_store_release(&t->stack_size, real->StackSize);
+    pk_store_release(&t->io_flags, real->Flags & (DO_BUFFERED_IO | DO_DIRECT_IO));
     t->open_state = WDF_TARGET_OPEN_OPEN;
     pk_store_release(&t->state, WdfIoTargetStarted);
-    take_held(t, &held);
     pk_lock_release(&t->lock);
     KeSetEvent(&t->open_done, IO_NO_INCREMENT, FALSE);
-    finish_held(&held, 0, real, file);
     return STATUS_SUCCESS;
 }
 
@@ -472,7 +409,10 @@ NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PARAMS OpenPa
         break;
     case WdfIoTargetOpenReopen: break;
     case WdfIoTargetOpenLocalTargetByFile:
-        status = callbacks ? STATUS_INVALID_PARAMETER : STATUS_NOT_IMPLEMENTED;
+        if (callbacks || (p.FileName.Length && !p.FileName.Buffer) || (p.FileName.Length & 1))
+            status = STATUS_INVALID_PARAMETER;
+        else if (!t->device->target)
+            status = STATUS_INVALID_DEVICE_REQUEST; /* no device below */
         break;
     default: status = STATUS_INVALID_PARAMETER; break;
     }
@@ -499,15 +439,10 @@ static void remote_destroy(pk_object *o)
 {
     wdf_iotarget *t = CONTAINING_RECORD(o, wdf_iotarget, header);
 
-    if (t->hold_device)
-        IoDeleteDevice(t->hold_device);
-    if (t->hold_driver)
-        PnpkitIoDeleteDriver(t->hold_driver);
-    t->hold_device = NULL;
-    t->hold_driver = NULL;
-    t->target_device = NULL;
     pk_free(t->open_name.Buffer);
     t->open_name.Buffer = NULL;
+    pk_free(t->open_ea);
+    t->open_ea = NULL;
 }
 
 static const pk_object_type remote_target_type = { "WDFIOTARGET", PK_KIND_IOTARGET, 0, remote_dispose,
@@ -516,8 +451,6 @@ static const pk_object_type remote_target_type = { "WDFIOTARGET", PK_KIND_IOTARG
 NTSTATUS WdfIoTargetCreate(WDFDEVICE Device, PWDF_OBJECT_ATTRIBUTES IoTargetAttributes, WDFIOTARGET *IoTarget)
 {
     static const char api[] = "WdfIoTargetCreate";
-    PDRIVER_OBJECT driver = NULL;
-    PDEVICE_OBJECT hold = NULL;
     wdf_device *dev;
     wdf_iotarget *t;
     NTSTATUS status;
@@ -548,44 +481,23 @@ NTSTATUS WdfIoTargetCreate(WDFDEVICE Device, PWDF_OBJECT_ATTRIBUTES IoTargetAttr
             goto out;
         }
     }
-    status = PnpkitIoCreateDriver(u"WdfIoTargetHold", hold_entry, &driver);
-    if (!NT_SUCCESS(status))
-        goto out;
-    status = IoCreateDevice(driver, sizeof(hold_ext), NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &hold);
-    if (!NT_SUCCESS(status))
-        goto out_driver;
-    hold->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
     status = pk_object_create(&remote_target_type, IoTargetAttributes, &dev->header, sizeof(*t), api, (void **)&t);
     if (!NT_SUCCESS(status))
-        goto out_device;
-    ((hold_ext *)hold->DeviceExtension)->t = t;
-    t->device = dev;
-    t->hold_driver = driver;
-    t->hold_device = hold;
-    t->target_device = hold;
-    t->local = false;
-    pk_lock_init(&t->lock);
-    InitializeListHead(&t->sent);
-    InitializeListHead(&t->sent_ignore);
-    InitializeListHead(&t->held);
-    KeInitializeEvent(&t->sent_empty, NotificationEvent, FALSE);
+        goto out;
+    wdf_target_init_common(t, dev, false);
+    t->stack_size = 1; /* until the first open tells the device's */
     KeInitializeEvent(&t->open_done, NotificationEvent, TRUE);
     t->open_state = WDF_TARGET_OPEN_CLOSED;
     pk_store_release(&t->state, WdfIoTargetClosed); /* never opened: Closed (a departure, see the spec) */
     *IoTarget = (WDFIOTARGET)pk_object_handle(&t->header);
     pk_object_commit(&t->header);
     status = STATUS_SUCCESS;
-    goto out;
-out_device:
-    IoDeleteDevice(hold);
-out_driver:
-    PnpkitIoDeleteDriver(driver);
 out:
     pk_object_dereference(&dev->header);
     return status;
 }
 
-/* ---- Close, Start, Stop, Purge ---- */
+/* ---- Close ---- */
 
 static void close_api(WDFIOTARGET IoTarget, WDF_IO_TARGET_STATE reason, const char *api)
 {
@@ -609,102 +521,6 @@ VOID WdfIoTargetClose(WDFIOTARGET IoTarget) { close_api(IoTarget, WdfIoTargetClo
 VOID WdfIoTargetCloseForQueryRemove(WDFIOTARGET IoTarget)
 {
     close_api(IoTarget, WdfIoTargetClosedForQueryRemove, "WdfIoTargetCloseForQueryRemove");
-}
-
-NTSTATUS WdfIoTargetStart(WDFIOTARGET IoTarget)
-{
-    static const char api[] = "WdfIoTargetStart";
-    LIST_ENTRY held;
-    PDEVICE_OBJECT real;
-    PFILE_OBJECT file;
-    wdf_iotarget *t;
-    NTSTATUS status = STATUS_SUCCESS;
-
-    if (!pk_irql_ok(api, DISPATCH_LEVEL))
-        return STATUS_INVALID_DEVICE_REQUEST;
-    status = wdf_target_reference(IoTarget, api, &t);
-    if (!NT_SUCCESS(status))
-        return status;
-    pk_lock_acquire(&t->lock);
-    InitializeListHead(&held);
-    real = t->real_device;
-    file = t->real_file;
-    if (t->state == WdfIoTargetStopped || t->state == WdfIoTargetPurged) {
-        pk_store_release(&t->state, WdfIoTargetStarted);
-        take_held(t, &held);
-    } else if (t->state != WdfIoTargetStarted) {
-        status = STATUS_INVALID_DEVICE_STATE;
-    }
-    pk_lock_release(&t->lock);
-    /* The held requests are counted as sent: the target cannot close before they finish. */
-    finish_held(&held, 0, real, file);
-    pk_object_dereference(&t->header);
-    return status;
-}
-
-VOID WdfIoTargetStop(WDFIOTARGET IoTarget, WDF_IO_TARGET_SENT_IO_ACTION Action)
-{
-    static const char api[] = "WdfIoTargetStop";
-    wdf_iotarget *t;
-    bool changed = false;
-
-    if (Action < WdfIoTargetCancelSentIo || Action > WdfIoTargetLeaveSentIoPending) {
-        pk_verifier_report(api, "invalid action %d", (int)Action);
-        return;
-    }
-    if (!pk_irql_ok(api, Action == WdfIoTargetLeaveSentIoPending ? DISPATCH_LEVEL : PASSIVE_LEVEL))
-        return;
-    if (!NT_SUCCESS(wdf_target_reference(IoTarget, api, &t)))
-        return;
-    pk_lock_acquire(&t->lock);
-    if (t->state == WdfIoTargetStarted || t->state == WdfIoTargetStopped || t->state == WdfIoTargetPurged) {
-        pk_store_release(&t->state, WdfIoTargetStopped);
-        changed = true;
-    }
-    pk_lock_release(&t->lock);
-    if (!changed) {
-        pk_verifier_report(api, "the target is closed or deleted");
-    } else if (Action == WdfIoTargetCancelSentIo) {
-        wdf_target_cancel_sent(t);
-        wdf_target_wait_sent(t);
-    } else if (Action == WdfIoTargetWaitForSentIoToComplete) {
-        wdf_target_wait_sent(t);
-    }
-    pk_object_dereference(&t->header);
-}
-
-VOID WdfIoTargetPurge(WDFIOTARGET IoTarget, WDF_IO_TARGET_PURGE_IO_ACTION Action)
-{
-    static const char api[] = "WdfIoTargetPurge";
-    LIST_ENTRY held;
-    wdf_iotarget *t;
-    bool changed = false;
-
-    if (Action != WdfIoTargetPurgeIoAndWait && Action != WdfIoTargetPurgeIo) {
-        pk_verifier_report(api, "invalid action %d", (int)Action);
-        return;
-    }
-    if (!pk_irql_ok(api, Action == WdfIoTargetPurgeIo ? DISPATCH_LEVEL : PASSIVE_LEVEL))
-        return;
-    if (!NT_SUCCESS(wdf_target_reference(IoTarget, api, &t)))
-        return;
-    InitializeListHead(&held);
-    pk_lock_acquire(&t->lock);
-    if (t->state == WdfIoTargetStarted || t->state == WdfIoTargetStopped || t->state == WdfIoTargetPurged) {
-        pk_store_release(&t->state, WdfIoTargetPurged);
-        take_held(t, &held);
-        changed = true;
-    }
-    pk_lock_release(&t->lock);
-    if (!changed) {
-        pk_verifier_report(api, "the target is closed or deleted");
-    } else {
-        finish_held(&held, STATUS_CANCELLED, NULL, NULL);
-        wdf_target_cancel_sent(t);
-        if (Action == WdfIoTargetPurgeIoAndWait)
-            wdf_target_wait_sent(t);
-    }
-    pk_object_dereference(&t->header);
 }
 
 /* ---- Synchronous read and write ---- */

@@ -14,6 +14,13 @@
  * request recursively but flags tls_redispatch, and the presenter continues after the callback
  * returned, so a stream of inline completions keeps the stack flat.
  *
+ * Synchronization scope: a queue with scope Queue or Device presents under q->sync (a sleeping
+ * lock held across the callback, as the driver asked; the only pnpkit lock held across driver
+ * code besides the PnP serialization). Where it cannot be taken (above PASSIVE_LEVEL, or on a
+ * thread whose callback holds it already: a request forwarded or completed between queues of one
+ * device), the queue is not presented from this thread; its work item (sync_work) presents on
+ * the thread pool instead. A queue with scope None, the hot path, takes no lock.
+ *
  * Cancellation of a waiting request follows the cancel-safe-queue protocol: a waiting request's
  * IRP has queue_cancel_routine set; whoever takes the request out of `pending` clears the
  * routine with IoSetCancelRoutine(NULL), and a NULL result means the cancel routine owns the
@@ -27,6 +34,8 @@
 
 static __thread wdf_queue *tls_presenting;
 static __thread bool tls_redispatch;
+/* The synchronization-scope lock this thread holds around a driver callback, or NULL. */
+static __thread wdf_callback_lock *tls_sync_held;
 
 enum { NOTIFY_NONE, NOTIFY_STOP, NOTIFY_PURGE, NOTIFY_DRAIN };
 
@@ -139,25 +148,74 @@ static VOID queue_cancel_routine(PDEVICE_OBJECT device, PIRP irp);
 
 /* ---- Presentation ---- */
 
-/* Presents r on this thread; returns true if a completion inside asked for more presenting. */
+/* Whether this thread cannot take q's synchronization-scope lock now. */
+static bool sync_blocked(wdf_queue *q)
+{
+    return q->sync && (tls_sync_held == q->sync || pk_irql() > PASSIVE_LEVEL);
+}
+
+/* Presents r on this thread, under q's synchronization-scope lock if it has one; returns true
+ * if a completion inside asked for more presenting. */
 static bool present(wdf_queue *q, wdf_request *r)
 {
     wdf_queue *outer = tls_presenting;
     bool outer_redispatch = tls_redispatch, redispatch;
+    wdf_callback_lock *outer_sync = tls_sync_held;
 
     tls_presenting = q;
     tls_redispatch = false;
+    if (q->sync) {
+        wdf_callback_lock_acquire(q->sync);
+        tls_sync_held = q->sync;
+    }
     wdf_request_present(q, r);
+    if (q->sync) {
+        tls_sync_held = outer_sync;
+        wdf_callback_lock_release(q->sync);
+    }
     redispatch = tls_redispatch;
     tls_presenting = outer;
     tls_redispatch = outer_redispatch;
     return redispatch;
 }
 
+static void queue_dispatch(wdf_queue *q);
+
+static void sync_work_routine(PVOID context)
+{
+    wdf_queue *q = context;
+
+    pk_lock_acquire(&q->lock);
+    q->sync_work_queued = false;
+    pk_lock_release(&q->lock);
+    queue_dispatch(q);
+    pk_object_dereference(&q->header); /* the work item's */
+}
+
+/* Hands q's presenting to its work item (at most one queued at a time). */
+static void queue_sync_work(wdf_queue *q)
+{
+    bool queue;
+
+    pk_lock_acquire(&q->lock);
+    queue = !q->sync_work_queued;
+    q->sync_work_queued = true;
+    pk_lock_release(&q->lock);
+    if (!queue)
+        return;
+    pk_object_reference(&q->header); /* the work item's */
+    ExInitializeWorkItem(&q->sync_work, sync_work_routine, q);
+    pk_work_queue(&q->sync_work);
+}
+
 static void queue_dispatch(wdf_queue *q)
 {
     if (tls_presenting == q) {
         tls_redispatch = true;
+        return;
+    }
+    if (sync_blocked(q)) {
+        queue_sync_work(q);
         return;
     }
     for (;;) {
@@ -247,7 +305,7 @@ void wdf_queue_insert(wdf_queue *q, wdf_request *r)
         return;
     }
     r->queue = q;
-    if (IsListEmpty(&q->pending) && tls_presenting != q && can_present_locked(q)) {
+    if (IsListEmpty(&q->pending) && tls_presenting != q && can_present_locked(q) && !sync_blocked(q)) {
         /* The hot path: presented at once, never listed as waiting, no cancel routine. */
         add_owned_locked(q, r);
         pk_lock_release(&q->lock);
@@ -539,7 +597,7 @@ NTSTATUS WdfIoQueueCreate(WDFDEVICE Device, PWDF_IO_QUEUE_CONFIG Config, PWDF_OB
 
     if (!pk_irql_ok(api, DISPATCH_LEVEL))
         return STATUS_INVALID_DEVICE_REQUEST;
-    if (!c || !Queue)
+    if (!c)
         return STATUS_INVALID_PARAMETER;
     if (c->Size != sizeof(WDF_IO_QUEUE_CONFIG)) {
         pk_verifier_report(api, "WDF_IO_QUEUE_CONFIG.Size is %u, expected %zu", c->Size, sizeof(WDF_IO_QUEUE_CONFIG));
@@ -575,6 +633,13 @@ NTSTATUS WdfIoQueueCreate(WDFDEVICE Device, PWDF_IO_QUEUE_CONFIG Config, PWDF_OB
     KeInitializeEvent(&q->idle, NotificationEvent, FALSE);
     q->accepting = true;
     q->dispatching = true;
+    /* The scope is resolved at creation (InheritFromParent: the device's). */
+    if (q->header.synchronization_scope == WdfSynchronizationScopeQueue) {
+        wdf_callback_lock_init(&q->own_sync);
+        q->sync = &q->own_sync;
+    } else if (q->header.synchronization_scope == WdfSynchronizationScopeDevice) {
+        q->sync = &dev->callback_lock;
+    }
 
     pk_lock_acquire(&dev->queue_lock);
     if (c->DefaultQueue && dev->default_queue) {
@@ -589,7 +654,8 @@ NTSTATUS WdfIoQueueCreate(WDFDEVICE Device, PWDF_IO_QUEUE_CONFIG Config, PWDF_OB
     if (c->DefaultQueue)
         dev->default_queue = q;
     pk_lock_release(&dev->queue_lock);
-    *Queue = queue_handle(q);
+    if (Queue)
+        *Queue = queue_handle(q);
     pk_object_commit(&q->header);
 release:
     pk_object_dereference(&dev->header);

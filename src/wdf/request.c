@@ -42,9 +42,15 @@ static void created_dispose(pk_object *o)
 {
     wdf_request *r = CONTAINING_RECORD(o, wdf_request, header);
 
-    if (pk_load_acquire(&r->state) == WDF_REQ_SENT)
+    if (pk_load_acquire(&r->state) == WDF_REQ_SENT) {
         pk_verifier_stop("WdfObjectDelete", "WDFREQUEST %p is deleted while it is sent to a target",
                          pk_object_handle(o));
+        return;
+    }
+    /* The format references its WDFMEMORY objects; when they are the request's own children
+     * they hold the request until they are destroyed, so the references must go now, not at
+     * destroy (which would never come). */
+    wdf_request_release_format(r);
 }
 
 static const pk_object_type framework_request_type = { "WDFREQUEST", PK_KIND_REQUEST, PK_OBJTYPE_NO_CLIENT_DELETE,
@@ -720,7 +726,7 @@ NTSTATUS WdfRequestCreate(PWDF_OBJECT_ATTRIBUTES RequestAttributes, WDFIOTARGET 
     r->passive_completion = r->header.execution_level == WdfExecutionLevelPassive;
     r->state = WDF_REQ_IDLE;
     if (t) {
-        r->irp = IoAllocateIrp(t->target_device->StackSize, FALSE);
+        r->irp = IoAllocateIrp(wdf_target_stack_size(t), FALSE);
         if (!r->irp) {
             pk_object_abandon(&r->header);
             status = STATUS_INSUFFICIENT_RESOURCES;
@@ -749,8 +755,9 @@ NTSTATUS WdfRequestReuse(WDFREQUEST Request, PWDF_REQUEST_REUSE_PARAMS ReusePara
         return STATUS_INFO_LENGTH_MISMATCH;
     if (ReuseParams->Flags & ~(ULONG)WDF_REQUEST_REUSE_SET_NEW_IRP)
         return STATUS_INVALID_PARAMETER;
-    if (ReuseParams->Flags & WDF_REQUEST_REUSE_SET_NEW_IRP)
-        return STATUS_NOT_IMPLEMENTED;
+    if ((ReuseParams->Flags & WDF_REQUEST_REUSE_SET_NEW_IRP) &&
+        (!ReuseParams->NewIrp || ReuseParams->NewIrp->Type != IO_TYPE_IRP))
+        return STATUS_INVALID_PARAMETER;
     status = wdf_request_reference(Request, api, &r);
     if (!NT_SUCCESS(status))
         return status;
@@ -762,6 +769,14 @@ NTSTATUS WdfRequestReuse(WDFREQUEST Request, PWDF_REQUEST_REUSE_PARAMS ReusePara
     /* A timeout timer of the previous send may still be finishing on the timer thread. */
     wdf_request_timer_quiesce(r);
     wdf_request_release_format(r);
+    if (ReuseParams->Flags & WDF_REQUEST_REUSE_SET_NEW_IRP) {
+        /* The caller's IRP from now on; the one the framework allocated goes, one given before
+         * stays the caller's. */
+        if (r->own_irp && r->irp && r->irp != ReuseParams->NewIrp)
+            IoFreeIrp(r->irp);
+        r->irp = ReuseParams->NewIrp;
+        r->own_irp = false;
+    }
     if (r->irp)
         IoReuseIrp(r->irp, ReuseParams->Status);
     r->status_valid = false;

@@ -82,10 +82,13 @@ static NTSTATUS ensure_sysbuf(wdf_request *r, size_t size)
 /* Makes sure r has an IRP with room for t's stack below the current location. */
 static NTSTATUS ensure_stack(wdf_request *r, wdf_iotarget *t)
 {
-    CCHAR need = t->target_device->StackSize;
+    CCHAR need = wdf_target_stack_size(t);
 
     if (r->framework)
         return r->irp->CurrentLocation - 1 >= need ? STATUS_SUCCESS : STATUS_REQUEST_NOT_ACCEPTED;
+    if (r->irp && !r->own_irp)
+        /* The caller's IRP (WDF_REQUEST_REUSE_SET_NEW_IRP): never replaced here. */
+        return r->irp->StackCount >= need ? STATUS_SUCCESS : STATUS_REQUEST_NOT_ACCEPTED;
     if (!r->irp || r->irp->StackCount < need) {
         PIRP irp = IoAllocateIrp(need, FALSE);
         if (!irp)
@@ -117,7 +120,7 @@ NTSTATUS wdf_request_format(wdf_request *r, wdf_iotarget *t, UCHAR major, ULONG 
     PIO_STACK_LOCATION next;
     PIRP irp;
     NTSTATUS status;
-    ULONG flags = t->target_device->Flags;
+    ULONG flags = t->local ? t->target_device->Flags : pk_load_relaxed(&t->io_flags);
     bool buffered, direct;
 
     if (!formattable(r, api))
@@ -175,7 +178,9 @@ NTSTATUS wdf_request_format(wdf_request *r, wdf_iotarget *t, UCHAR major, ULONG 
     next = IoGetNextIrpStackLocation(irp);
     memset(next, 0, offsetof(IO_STACK_LOCATION, CompletionRoutine));
     next->MajorFunction = major;
-    next->FileObject = t->target_file;
+    /* A remote target's send writes the file of the open it goes to (wdf_target_begin_send): a
+     * format never races a reopen. The local target sends no file. */
+    next->FileObject = NULL;
     WDF_REQUEST_COMPLETION_PARAMS_INIT(&r->completion_params);
     r->completion_params.Type = (WDF_REQUEST_TYPE)major;
     switch (major) {
@@ -396,13 +401,32 @@ static NTSTATUS send_completion(PDEVICE_OBJECT device, PIRP irp, PVOID context)
     return STATUS_MORE_PROCESSING_REQUIRED;
 }
 
+void wdf_request_finish_unsent(wdf_request *r, NTSTATUS status)
+{
+    r->irp->IoStatus.Status = status;
+    r->irp->IoStatus.Information = 0;
+    if (send_ref_put(r))
+        send_finish(r);
+}
+
+/* Cancels a sent request whose count the caller holds: a held one is taken off its target's
+ * held list and finished unsent; a delivered one has its IRP cancelled. cancelled is set first:
+ * a request being held at the same time sees it (wdf_target_begin_send). */
+static void cancel_counted(wdf_request *r)
+{
+    pk_store_release(&r->cancelled, true);
+    if (wdf_target_unhold(r->target, r))
+        wdf_request_finish_unsent(r, STATUS_CANCELLED);
+    else
+        IoCancelIrp(r->irp);
+}
+
 /* Cancels the IRP of a sent request if its completion has not finished (TRUE). */
 BOOLEAN wdf_request_cancel_sent(wdf_request *r)
 {
     if (!send_ref_get(r))
         return FALSE;
-    pk_store_release(&r->cancelled, true);
-    IoCancelIrp(r->irp);
+    cancel_counted(r);
     if (send_ref_put(r))
         send_finish(r);
     return TRUE;
@@ -425,8 +449,7 @@ static void send_timer_fired(void *context)
 
     if (send_ref_get(r)) {
         pk_store_release(&r->timed_out, true);
-        pk_store_release(&r->cancelled, true);
-        IoCancelIrp(r->irp);
+        cancel_counted(r);
         last = send_ref_put(r);
     }
     /* From here on this callback only finishes: a resend may re-arm the timer. */
@@ -453,6 +476,23 @@ void wdf_request_timer_quiesce(wdf_request *r)
 
 /* ---- Sending ---- */
 
+void wdf_request_prepare_send(wdf_request *r, wdf_iotarget *t, ULONG flags, int32_t refs)
+{
+    /* The caller's reference on r is the send's now. The target takes no reference: a target is
+     * never destroyed while it has tracked requests (its close waits for them), and send_finish
+     * untracks before it lets go of the request. */
+    r->target = t;
+    r->synchronous = (flags & WDF_REQUEST_SEND_OPTION_SYNCHRONOUS) != 0;
+    r->cancelled = false;
+    r->timed_out = false;
+    r->status_valid = false;
+    if (r->major == IRP_MJ_CREATE && r->framework && t == r->device->target)
+        wdf_file_create_sent(r);
+    IoSetCompletionRoutine(r->irp, send_completion, r, TRUE, TRUE, TRUE);
+    pk_store_release(&r->send_refs, refs);
+    pk_store_release(&r->state, WDF_REQ_SENT);
+}
+
 /* Refuses the send; the caller's reference on r is consumed. */
 static BOOLEAN refuse(wdf_request *r, NTSTATUS status)
 {
@@ -471,6 +511,8 @@ BOOLEAN wdf_request_send(wdf_request *r, wdf_iotarget *t, const WDF_REQUEST_SEND
     ULONG flags = options ? options->Flags : 0;
     uint32_t state = pk_load_acquire(&r->state);
     LONGLONG timeout = 0;
+    wdf_send_decision decision;
+    PDEVICE_OBJECT to;
     NTSTATUS status;
     PIRP irp;
 
@@ -511,10 +553,9 @@ BOOLEAN wdf_request_send(wdf_request *r, wdf_iotarget *t, const WDF_REQUEST_SEND
                                     "WdfFileObjectNotRequired)");
             return refuse(r, STATUS_INVALID_DEVICE_REQUEST);
         }
-        if (r->irp->CurrentLocation - 1 < t->target_device->StackSize)
+        if (r->irp->CurrentLocation - 1 < wdf_target_stack_size(t))
             return refuse(r, STATUS_REQUEST_NOT_ACCEPTED);
-        status = wdf_target_begin_send(t, r, flags, true);
-        if (!NT_SUCCESS(status))
+        if (wdf_target_begin_send(t, r, flags, true, 0, &to, &status) == WDF_SEND_REFUSE)
             return refuse(r, status);
         /* The request is gone for the driver; the IRP goes down as it came. */
         irp = r->irp;
@@ -527,7 +568,9 @@ BOOLEAN wdf_request_send(wdf_request *r, wdf_iotarget *t, const WDF_REQUEST_SEND
         pk_object_dereference(&r->header);
         wdf_request_recycle(r, 0);
         IoSkipCurrentIrpStackLocation(irp);
-        IoCallDriver(t->target_device, irp);
+        IoCallDriver(to, irp);
+        if (!t->local)
+            ObDereferenceObject(to); /* wdf_target_begin_send's */
         if (q)
             wdf_queue_release(q, acked);
         return TRUE;
@@ -554,42 +597,39 @@ BOOLEAN wdf_request_send(wdf_request *r, wdf_iotarget *t, const WDF_REQUEST_SEND
         params_from_next_location(r);
         r->formatted = true;
     }
-    if (irp->CurrentLocation - 1 < t->target_device->StackSize)
+    if (irp->CurrentLocation - 1 < wdf_target_stack_size(t))
         return refuse(r, STATUS_REQUEST_NOT_ACCEPTED);
     /* A timeout timer of the previous send may still be finishing. */
     wdf_request_timer_quiesce(r);
-    status = wdf_target_begin_send(t, r, flags, false);
-    if (!NT_SUCCESS(status))
-        return refuse(r, status);
 
-    /* Delivered from here on: exactly one send_finish follows. The caller's reference on r is
-     * the send's now. The target takes no reference: a target is never destroyed while it has
-     * tracked sent requests (its close waits for them), and send_finish untracks before it
-     * lets go of the request. */
-    r->target = t;
-    r->synchronous = (flags & WDF_REQUEST_SEND_OPTION_SYNCHRONOUS) != 0;
-    r->cancelled = false;
-    r->timed_out = false;
-    r->status_valid = false;
-    if (r->major == IRP_MJ_CREATE && r->framework && t == r->device->target)
-        wdf_file_create_sent(r);
-    pk_store_release(&r->send_refs, 1);
-    pk_store_release(&r->state, WDF_REQ_SENT);
-    if (r->synchronous)
+    if (flags & WDF_REQUEST_SEND_OPTION_SYNCHRONOUS)
         KeClearEvent(&r->sync_done);
-    IoSetCompletionRoutine(irp, send_completion, r, TRUE, TRUE, TRUE);
+    /* wdf_target_begin_send sets r up as sent (wdf_request_prepare_send) under the target lock
+     * before the request is in any of the target's lists. With a timeout the sender keeps a
+     * count of its own until the timer is armed, so that a held request cannot finish (and
+     * disarm the timer) before it is armed. */
+    decision = wdf_target_begin_send(t, r, flags, false, timeout ? 2 : 1, &to, &status);
+    if (decision == WDF_SEND_REFUSE)
+        return refuse(r, status);
     if (timeout) {
         pk_object_reference(&r->header); /* the timer's */
         pk_store_release(&r->timer_busy, 1);
         r->timer_used = true;
         pk_timer_set(&r->timer, pk_deadline_from_timeout(timeout), 0);
     }
-    if (!(flags & WDF_REQUEST_SEND_OPTION_SYNCHRONOUS)) {
-        /* From here on the request may be completed, reused or gone. */
-        IoCallDriver(t->target_device, irp);
-        return TRUE;
+    if (decision == WDF_SEND_DELIVER) {
+        if (timeout)
+            send_ref_put(r); /* never the last: the completion's count is held until IoCallDriver */
+        /* Asynchronous: from here on the request may be completed, reused or gone. */
+        IoCallDriver(to, irp);
+    } else {
+        if (decision == WDF_SEND_CANCELLED)
+            wdf_request_finish_unsent(r, STATUS_CANCELLED);
+        if (timeout && send_ref_put(r))
+            send_finish(r);
     }
-    IoCallDriver(t->target_device, irp);
+    if (!(flags & WDF_REQUEST_SEND_OPTION_SYNCHRONOUS))
+        return TRUE;
     KeWaitForSingleObject(&r->sync_done, Executive, KernelMode, FALSE, NULL);
     pk_object_dereference(&r->header);
     return TRUE;

@@ -332,6 +332,15 @@ struct wdf_queue {
     wdf_device *device;
     WDF_IO_QUEUE_CONFIG config;
     bool power_managed;
+    /* The synchronization scope of its I/O callbacks (written at creation): the lock they run
+     * under, the queue's own (scope Queue) or the device's passive callback lock (scope Device,
+     * shared with the file-object callbacks), or NULL (None). A presentation that cannot take
+     * it where it is (above PASSIVE_LEVEL, or on a thread that already holds it) is handed to
+     * sync_work on the thread pool. */
+    wdf_callback_lock *sync;
+    wdf_callback_lock own_sync;
+    WORK_QUEUE_ITEM sync_work;
+    bool sync_work_queued;          /* lock */
     LIST_ENTRY link;                /* device->queues (device->queue_lock) */
     pk_lock lock;                   /* protects everything below */
     LIST_ENTRY pending;             /* waiting requests (wdf_request.queue_link) */
@@ -407,7 +416,8 @@ struct wdf_request {
     /* Sending (request_send.c). */
     wdf_iotarget *target;           /* while sent (not referenced: see wdf_target_end_send) */
     LIST_ENTRY target_link;         /* target->sent (target lock) */
-    bool target_tracked;            /* in target->sent (target lock) */
+    bool target_tracked;            /* in target->sent, sent_ignore or held (target lock) */
+    bool held;                      /* in target->held (target lock) */
     uint32_t cancel_epoch;          /* the target's last cancel pass that saw it (target lock) */
     int32_t send_refs;              /* completion reference count while sent (atomic) */
     bool cancelled;                 /* WdfRequestCancelSentRequest or the timer ran */
@@ -467,55 +477,64 @@ void wdf_request_release_format(wdf_request *r);
 void wdf_request_timer_init(wdf_request *r);
 void wdf_request_timer_quiesce(wdf_request *r);
 
-/* ---- WDFIOTARGET (iotarget.c): the local target, and the hooks the I/O target work builds on.
+/* ---- WDFIOTARGET (iotarget.c, iotarget_remote.c) ----
  *
- * A target sends to target_device, with target_file in each stack location. Every send goes
- * through wdf_target_begin_send (under the target lock: state check, tracking of the request in
- * `sent`) and every send that was delivered ends with wdf_target_end_send (untracking, waking a
- * closer waiting for the sent requests). Hooks for the remote targets:
- *   - state check before send: wdf_target_begin_send decides deliver / refuse from `state`; a
- *     Stopped target should instead hold the request (return STATUS_PENDING and keep it in a
- *     held list, delivered by Start in FIFO order, failed by Close with
- *     STATUS_WDF_DEVICE_REMOVED_NOT_SENT): that branch is the place to add it.
- *   - tracking of sent requests for stop/purge/close: `sent` lists every delivered request not
- *     yet completed; wdf_target_cancel_sent cancels them (by taking a reference on each under the
- *     lock and cancelling after unlocking, as WdfRequestCancelSentRequest does) and
- *     wdf_target_wait_sent waits until the list is empty.
- *   - SEND_AND_FORGET and IGNORE_TARGET_STATE sends are not tracked / not refused, as the spec
- *     requires of Stop.
+ * A target sends to target_device, with target_file in each stack location of a remote target.
+ * wdf_request_send sets a request up as sent, then wdf_target_begin_send decides under the
+ * target lock: deliver (tracked in `sent`, or `sent_ignore` for IGNORE_TARGET_STATE), hold (a
+ * Stopped target: tracked in `held`, FIFO, the IRP not sent), or refuse. Every tracked request
+ * ends with wdf_target_end_send (untracking, waking a closer waiting for the sent requests).
+ *   - held requests: Start delivers them in order (wdf_target_deliver_held), Purge and close
+ *     finish them unsent (wdf_target_finish_held with STATUS_CANCELLED or
+ *     STATUS_WDF_DEVICE_REMOVED_NOT_SENT), a cancel or a timeout takes one off the list
+ *     (wdf_target_unhold) and finishes it unsent (wdf_request_finish_unsent).
+ *   - tracking of sent requests for stop/purge/close: wdf_target_cancel_sent cancels the
+ *     delivered ones (taking a reference on each under the lock and cancelling after unlocking,
+ *     as WdfRequestCancelSentRequest does) and wdf_target_wait_sent waits until only held and
+ *     IGNORE_TARGET_STATE ones are left.
+ *   - SEND_AND_FORGET sends are not tracked; IGNORE_TARGET_STATE ones are not refused, as the
+ *     spec requires of Stop.
  *   - lifetime: a send takes no reference on its target (the hot path would bounce the target's
- *     reference count between CPUs). The invariant that makes this safe, and that remote targets
- *     must keep: a target is never destroyed while it has tracked sent requests. Its close and
- *     its delete (dispose) run wdf_target_cancel_sent and wdf_target_wait_sent first, as
- *     wdf_target_close_for_removal does for the local target.
+ *     reference count between CPUs). The invariant that makes this safe: a target is never
+ *     destroyed, and a remote target never releases its device and file, while it has tracked
+ *     requests. Its close and its delete finish the held ones and cancel and wait for the sent
+ *     ones first.
  * ---- */
 
 struct wdf_iotarget {
     pk_object header;
     wdf_device *device;             /* the owning device (the parent) */
-    PDEVICE_OBJECT target_device;   /* referenced until destroy */
-    PDEVICE_OBJECT target_pdo;      /* not referenced: the bottom of target_device's stack */
-    PFILE_OBJECT target_file;       /* NULL for the local target */
     bool local;
-    pk_lock lock;                   /* protects state, sent, sent_count, waiters */
-    WDF_IO_TARGET_STATE state;
-    LIST_ENTRY sent;                /* wdf_request.target_link */
+    pk_lock lock;                   /* protects everything below but the fields marked otherwise */
+    /* Where requests go. The local target's: its lower device (referenced until destroy), NULL
+     * file. A remote target's: the opened device (referenced by the open) and file while open,
+     * else NULL; written under lock by open and close, read under lock by the send. */
+    PDEVICE_OBJECT target_device;
+    PDEVICE_OBJECT target_pdo;      /* not referenced: the bottom of target_device's stack */
+    PFILE_OBJECT target_file;
+    /* What a format needs without the lock (atomic): the stack locations below its own that a
+     * request needs and the device's DO_BUFFERED_IO / DO_DIRECT_IO, of the local target's
+     * device or of a remote target's last open (1 and 0 before the first). The send checks the
+     * stack again under the lock. */
+    CCHAR stack_size;
+    ULONG io_flags;
+    WDF_IO_TARGET_STATE state;      /* written under lock, read atomically by the format */
+    LIST_ENTRY sent;                /* wdf_request.target_link: delivered, not finished */
     LIST_ENTRY sent_ignore;         /* the same, for IGNORE_TARGET_STATE sends */
+    LIST_ENTRY held;                /* the same, held while Stopped (FIFO), not delivered */
     uint32_t ignore_count;          /* entries of sent_ignore (counted in sent_count too) */
-    uint32_t sent_count;
+    uint32_t held_count;            /* entries of held (counted in sent_count too) */
+    uint32_t sent_count;            /* tracked requests: until their wdf_target_end_send */
     uint32_t waiters;
     uint32_t cancel_epoch;          /* numbers the cancel passes */
-    KEVENT sent_empty;              /* set when sent_count drops to 0 with waiters */
+    KEVENT sent_empty;              /* set when sent_count drops with waiters */
+    /* Serialized state changes (iotarget.c): Stops that cancel or wait and Purges in progress,
+     * a Start that could not wait for them, and the event a waiting Start sleeps on. */
+    uint32_t changing;
+    bool start_pending;
+    KEVENT change_done;             /* set when changing drops to 0 */
     /* Remote targets (iotarget_remote.c). lock protects open_state and the fields below that
      * the notification callbacks read; open/close are serialised by open_state and open_done. */
-    PDEVICE_OBJECT real_device;     /* referenced while open: where the hold device sends */
-    PFILE_OBJECT real_file;         /* a remote target's file while open (its target_file stays
-                                     * NULL: the hold device puts real_file in the stack location
-                                     * when it forwards, so a format never races a reopen) */
-    PDRIVER_OBJECT hold_driver;     /* the remote target's own driver and device (target_device): */
-    PDEVICE_OBJECT hold_device;     /* it forwards requests, or holds them while Stopped */
-    LIST_ENTRY held;                /* held IRPs (Tail.Overlay.ListEntry), FIFO; lock */
-    uint32_t held_count;            /* lock; counted in sent_count too */
     uint8_t open_state;             /* WDF_TARGET_OPEN_CLOSED / _OPENING / _OPEN */
     uint8_t file_kind;              /* how target_file is released (iotarget_remote.c) */
     bool ever_opened_by_name;       /* the last open was ByName: Reopen allowed */
@@ -528,40 +547,75 @@ struct wdf_iotarget {
     UNICODE_STRING open_name;       /* owned copy of the last ByName name */
     ACCESS_MASK open_access;
     ULONG open_share, open_disposition, open_options;
+    void *open_ea;                  /* owned copy of the last ByName EaBuffer, or NULL */
+    ULONG open_ea_length;
 };
 
 #define WDF_TARGET_OPEN_CLOSED 0
 #define WDF_TARGET_OPEN_OPENING 1
 #define WDF_TARGET_OPEN_OPEN 2
 
+/* The stack locations a request sent to t needs below its own (see stack_size). */
+static inline CCHAR wdf_target_stack_size(wdf_iotarget *t)
+{
+    return t->local ? t->target_device->StackSize : pk_load_relaxed(&t->stack_size);
+}
+
 NTSTATUS wdf_target_reference(WDFIOTARGET handle, const char *api, wdf_iotarget **out);
+/* Tests only (NULL otherwise): called by WdfIoTargetOpen between the registration for
+ * target-device notifications (step 5) and the move to Open and Started (step 6), on the opening
+ * thread with no lock held, so that a test can make a notification arrive during the open
+ * (I41). */
+extern void (*wdf_target_open_hook)(WDFIOTARGET target);
+/* Initializes the lock, lists and events of a new target (both kinds). */
+void wdf_target_init_common(wdf_iotarget *t, wdf_device *dev, bool local);
 /* Creates and starts dev's local target (WdfDeviceCreate). */
 NTSTATUS wdf_target_create_local(wdf_device *dev, wdf_iotarget **out);
-/* Decides whether r may be sent now (STATUS_SUCCESS: tracked unless untracked is set) or is
- * refused (the status). */
-NTSTATUS wdf_target_begin_send(wdf_iotarget *t, wdf_request *r, ULONG flags, bool untracked);
+
+typedef enum wdf_send_decision {
+    WDF_SEND_DELIVER,   /* IoCallDriver(*to, irp): tracked unless untracked */
+    WDF_SEND_HELD,      /* in the held list: Start, a close, a purge, a cancel or a timeout ends it */
+    WDF_SEND_CANCELLED, /* cancelled before it could be held: finish it unsent, STATUS_CANCELLED */
+    WDF_SEND_REFUSE,    /* refused with *refusal; the target does not know the request */
+} wdf_send_decision;
+/* Decides what becomes of r. A tracked request that is not refused is set up as sent under the
+ * lock (wdf_request_prepare_send with refs) before it enters a list. Writes a remote target's
+ * file into the stack location r goes down with. An untracked request delivered to a remote
+ * target gets *to referenced (ObDereferenceObject after IoCallDriver). */
+wdf_send_decision wdf_target_begin_send(wdf_iotarget *t, wdf_request *r, ULONG flags, bool untracked, int32_t refs,
+                                        PDEVICE_OBJECT *to, NTSTATUS *refusal);
 void wdf_target_end_send(wdf_iotarget *t, wdf_request *r);
-/* Cancels every tracked request, then (wait) waits until none is left. PASSIVE_LEVEL for wait. */
+/* Takes r off t's held list if it is there and clears its IRP's cancel routine (true: the caller
+ * finishes it); false when it is not held, or its IRP's cancel routine is finishing it. It stays
+ * tracked until its send ends. */
+bool wdf_target_unhold(wdf_iotarget *t, wdf_request *r);
+/* Finishes every held request unsent with status (a purge, a close). No lock held. */
+void wdf_target_finish_held(wdf_iotarget *t, NTSTATUS status);
+/* Delivers the held requests in order while t is Started (Start, open). No lock held. */
+void wdf_target_deliver_held(wdf_iotarget *t);
+/* Cancels every delivered tracked request (not the held or IGNORE_TARGET_STATE ones). */
 void wdf_target_cancel_sent(wdf_iotarget *t);
-/* Cancels the tracked requests: IGNORE_TARGET_STATE ones too when all (a close). */
+/* Cancels the delivered tracked requests: IGNORE_TARGET_STATE ones too when all (a close). */
 void wdf_target_cancel_tracked(wdf_iotarget *t, bool all);
+/* Waits until only held and IGNORE_TARGET_STATE requests are tracked. PASSIVE_LEVEL. */
 void wdf_target_wait_sent(wdf_iotarget *t);
-/* Waits until no tracked request is left, held ones included (all), or until every tracked
- * request left is held (!all: what wdf_target_wait_sent does). */
+/* Waits until no tracked request is left (all), or what wdf_target_wait_sent waits for. */
 void wdf_target_wait_tracked(wdf_iotarget *t, bool all);
-/* The removal of the device: Closed, sent requests cancelled and waited for. */
+/* The removal of the device: Closed, held requests finished with
+ * STATUS_WDF_DEVICE_REMOVED_NOT_SENT, sent requests cancelled and waited for. */
 void wdf_target_close_for_removal(wdf_iotarget *t);
-/* Whether irp is held in t (t->lock held). */
-bool wdf_target_irp_held(wdf_iotarget *t, PIRP irp);
-/* Marker in Tail.Overlay.DriverContext[3] of an IRP sent to a remote target: deliver whatever
- * the state (IGNORE_TARGET_STATE, SEND_AND_FORGET). */
-#define WDF_TARGET_PASS_MARK ((PVOID)(uintptr_t)0x7A55)
 
 /* Sends r (request_send.c): the machinery under WdfRequestSend, for the synchronous helpers.
  * Consumes one reference of the caller's on r (see request_send.c). */
 BOOLEAN wdf_request_send(wdf_request *r, wdf_iotarget *t, const WDF_REQUEST_SEND_OPTIONS *options);
+/* Sets r up as sent to t (wdf_target_begin_send calls it under t->lock): target, flags, the
+ * completion routine, refs completion counts, state SENT. Takes no lock. */
+void wdf_request_prepare_send(wdf_request *r, wdf_iotarget *t, ULONG flags, int32_t refs);
 /* Cancels a sent request; TRUE if it was outstanding. */
 BOOLEAN wdf_request_cancel_sent(wdf_request *r);
+/* Finishes a tracked request whose IRP was never delivered (held) with status, as its
+ * completion would: drops the completion's count, and the last count runs its completion. */
+void wdf_request_finish_unsent(wdf_request *r, NTSTATUS status);
 /* Formats the next stack location of r for t with raw buffers (memory objects optional, for the
  * completion parameters and the references). */
 NTSTATUS wdf_request_format(wdf_request *r, wdf_iotarget *t, UCHAR major, ULONG ioctl, void *in, size_t in_len,

@@ -5,6 +5,7 @@
  * Open, close, reopen, Start / Stop / Purge with held requests, removal notifications and their
  * defaults, timeouts, cancel and refused sends. */
 #include "wdf_testdrv.h"
+#include "wdf/wdf_internal.h" /* wdf_target_open_hook (I41) */
 
 #include <pnpkit/cfgmgr32.h>
 #include <pnpkit/sim.h>
@@ -23,6 +24,8 @@ static WDFMEMORY in_mem, out_mem;
 /* What the target driver's create saw. */
 static volatile ACCESS_MASK seen_access;
 static volatile ULONG seen_share;
+static volatile ULONG seen_options, seen_ea_length;
+static char seen_ea[16];
 static PKEVENT create_gate;
 static KEVENT create_entered;
 
@@ -33,6 +36,11 @@ static NTSTATUS tgt_create(PDEVICE_OBJECT dev, PIRP irp)
     if (sp->Parameters.Create.SecurityContext)
         seen_access = sp->Parameters.Create.SecurityContext->DesiredAccess;
     seen_share = sp->Parameters.Create.ShareAccess;
+    seen_options = sp->Parameters.Create.Options;
+    seen_ea_length = sp->Parameters.Create.EaLength;
+    memset(seen_ea, 0, sizeof(seen_ea));
+    if (seen_ea_length && irp->AssociatedIrp.SystemBuffer)
+        memcpy(seen_ea, irp->AssociatedIrp.SystemBuffer, seen_ea_length < sizeof(seen_ea) ? seen_ea_length : sizeof(seen_ea));
     KeSetEvent(&create_entered, IO_NO_INCREMENT, FALSE);
     if (create_gate)
         KeWaitForSingleObject(create_gate, Executive, KernelMode, FALSE, NULL);
@@ -947,6 +955,372 @@ static void bad_target_handles_are_refused_and_change_nothing(void **state)
     finish();
 }
 
+
+/* A remote target is one object: no driver or device object of its own (a DMF module may open
+ * thousands). Its requests need only the opened device's stack locations, and the WDM accessors
+ * give the opened device and file. */
+static void a_remote_target_is_one_object_and_its_requests_need_only_the_devices_stack(void **state)
+{
+    WDFIOTARGET t[64];
+    WDFREQUEST r;
+    PDEVICE_OBJECT dev;
+    ULONG before;
+    done_record d;
+
+    setup();
+    before = PnpkitLiveObjectCount();
+    assert_int_equal(WdfIoTargetCreate(src, WDF_NO_OBJECT_ATTRIBUTES, &t[0]), STATUS_SUCCESS);
+    assert_int_equal(PnpkitLiveObjectCount(), before + 1);
+    for (int i = 1; i < 64; i++)
+        assert_int_equal(WdfIoTargetCreate(src, WDF_NO_OBJECT_ATTRIBUTES, &t[i]), STATUS_SUCCESS);
+    assert_int_equal(PnpkitLiveObjectCount(), before + 64);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(open_by_name(t[i], NULL, NULL, NULL), STATUS_SUCCESS);
+    dev = WdfIoTargetWdmGetTargetDeviceObject(t[0]);
+    assert_non_null(dev);
+    assert_ptr_equal(IoGetRelatedDeviceObject(WdfIoTargetWdmGetTargetFileObject(t[0])), dev);
+    assert_int_equal(WdfRequestCreate(NULL, t[0], &r), STATUS_SUCCESS);
+    assert_int_equal(WdfIoTargetFormatRequestForIoctl(t[0], r, WT_IOCTL_ECHO, in_mem, NULL, out_mem, NULL),
+                     STATUS_SUCCESS);
+    assert_int_equal(WdfRequestWdmGetIrp(r)->StackCount, dev->StackSize);
+    init_record(&d);
+    WdfRequestSetCompletionRoutine(r, on_done, &d);
+    assert_true(WdfRequestSend(r, t[0], NULL));
+    pk_test_wait_event(&d.event);
+    assert_int_equal(d.status, STATUS_SUCCESS);
+    WdfObjectDelete(r);
+    for (int i = 0; i < 64; i++)
+        WdfObjectDelete(t[i]);
+    assert_int_equal(PnpkitLiveObjectCount(), before);
+    finish();
+}
+
+/* A held request that is cancelled, or whose timeout fires, completes once with
+ * STATUS_CANCELLED or STATUS_IO_TIMEOUT without reaching the device, and Start delivers only
+ * the others, in order. */
+static void a_held_request_cancelled_or_timed_out_never_reaches_the_device(void **state)
+{
+    WDF_REQUEST_SEND_OPTIONS o;
+    done_record d[3];
+    WDFREQUEST r[3];
+    WDFIOTARGET t;
+
+    setup();
+    t = opened_target();
+    WdfIoTargetStop(t, WdfIoTargetLeaveSentIoPending);
+    done_seq = 0;
+    for (int i = 0; i < 3; i++)
+        r[i] = new_request(t, WT_IOCTL_ECHO, &d[i]);
+    assert_true(WdfRequestSend(r[0], t, NULL));
+    WDF_REQUEST_SEND_OPTIONS_INIT(&o, WDF_REQUEST_SEND_OPTION_TIMEOUT);
+    o.Timeout = WDF_REL_TIMEOUT_IN_MS(10);
+    assert_true(WdfRequestSend(r[1], t, &o));
+    assert_true(WdfRequestSend(r[2], t, NULL));
+    assert_true(WdfRequestCancelSentRequest(r[0]));
+    assert_int_equal(d[0].calls, 1);
+    assert_int_equal(d[0].status, STATUS_CANCELLED);
+    assert_false(WdfRequestCancelSentRequest(r[0]));
+    pk_test_wait_event(&d[1].event);
+    assert_int_equal(d[1].calls, 1);
+    assert_int_equal(d[1].status, STATUS_IO_TIMEOUT);
+    assert_int_equal(d[2].calls, 0);
+    assert_int_equal(wtw_st[1].ioctls, 0);
+    assert_int_equal(WdfIoTargetStart(t), STATUS_SUCCESS);
+    pk_test_wait_event(&d[2].event);
+    assert_int_equal(d[2].calls, 1);
+    assert_int_equal(d[2].status, STATUS_SUCCESS);
+    assert_int_equal(wtw_st[1].ioctls, 1);
+    for (int i = 0; i < 3; i++)
+        WdfObjectDelete(r[i]);
+    WdfObjectDelete(t);
+    finish();
+}
+
+
+/* Start waits for a Stop or Purge in progress on another thread (io.md 1.3, "Start, Stop and
+ * Purge"). */
+typedef struct change_arg {
+    WDFIOTARGET t;
+    int kind;                   /* 0: Stop(WaitForSentIo), 1: Purge(PurgeIoAndWait), 2: Start */
+    WDFREQUEST watch;           /* Start: the request whose send must have finished first */
+    NTSTATUS watch_status;      /* its status when Start returned */
+    NTSTATUS status;
+    volatile bool done;
+} change_arg;
+
+static void *change_thread(void *arg)
+{
+    change_arg *a = arg;
+
+    if (a->kind == 0) {
+        WdfIoTargetStop(a->t, WdfIoTargetWaitForSentIoToComplete);
+    } else if (a->kind == 1) {
+        WdfIoTargetPurge(a->t, WdfIoTargetPurgeIoAndWait);
+    } else {
+        a->status = WdfIoTargetStart(a->t);
+        a->watch_status = WdfRequestGetStatus(a->watch);
+    }
+    __atomic_store_n(&a->done, true, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void wait_for_state(WDFIOTARGET t, WDF_IO_TARGET_STATE s)
+{
+    for (int i = 0; i < 5000 && WdfIoTargetGetState(t) != s; i++)
+        usleep(1000);
+    assert_int_equal(WdfIoTargetGetState(t), s);
+}
+
+static void start_waits_for_a_stop_in_progress_on_another_thread(void **state)
+{
+    change_arg stop = { 0 }, start = { 0 };
+    pthread_t a, b;
+    done_record d;
+    WDFREQUEST r;
+    WDFIOTARGET t;
+
+    setup();
+    t = opened_target();
+    r = new_request(t, WT_IOCTL_NEVER, &d);
+    assert_true(WdfRequestSend(r, t, NULL));
+    stop.t = start.t = t;
+    stop.kind = 0;
+    start.kind = 2;
+    start.watch = r;
+    assert_int_equal(pthread_create(&a, NULL, change_thread, &stop), 0);
+    wait_for_state(t, WdfIoTargetStopped); /* the Stop is in its wait */
+    assert_int_equal(pthread_create(&b, NULL, change_thread, &start), 0);
+    usleep(30000);
+    assert_false(__atomic_load_n(&stop.done, __ATOMIC_ACQUIRE));
+    assert_false(__atomic_load_n(&start.done, __ATOMIC_ACQUIRE));
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetStopped);
+    assert_int_equal(wtw_flush_never(), 1); /* the sent request completes: the Stop ends */
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    assert_int_equal(start.status, STATUS_SUCCESS);
+    assert_int_equal(start.watch_status, STATUS_CANCELLED);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetStarted);
+    WdfObjectDelete(r);
+    WdfObjectDelete(t);
+    finish();
+}
+
+/* A completion routine that blocks the thread completing it until the test opens the gate. */
+static KEVENT purge_gate, purge_in_routine;
+
+static void on_done_gated(WDFREQUEST request, WDFIOTARGET t, PWDF_REQUEST_COMPLETION_PARAMS params,
+                          WDFCONTEXT context)
+{
+    KeSetEvent(&purge_in_routine, IO_NO_INCREMENT, FALSE);
+    KeWaitForSingleObject(&purge_gate, Executive, KernelMode, FALSE, NULL);
+    on_done(request, t, params, context);
+}
+
+static void start_waits_for_a_purge_in_progress_on_another_thread(void **state)
+{
+    change_arg purge = { 0 }, start = { 0 };
+    pthread_t a, b;
+    done_record d;
+    WDFREQUEST r;
+    WDFIOTARGET t;
+
+    setup();
+    KeInitializeEvent(&purge_gate, NotificationEvent, FALSE);
+    KeInitializeEvent(&purge_in_routine, NotificationEvent, FALSE);
+    t = opened_target();
+    r = new_request(t, WT_IOCTL_NEVER, NULL);
+    init_record(&d);
+    WdfRequestSetCompletionRoutine(r, on_done_gated, &d);
+    assert_true(WdfRequestSend(r, t, NULL));
+    purge.t = start.t = t;
+    purge.kind = 1;
+    start.kind = 2;
+    start.watch = r;
+    assert_int_equal(pthread_create(&a, NULL, change_thread, &purge), 0);
+    /* The purge cancelled the request; its completion routine runs (and blocks) on the purging
+     * thread, inside the purge. */
+    pk_test_wait_event(&purge_in_routine);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetPurged);
+    assert_int_equal(pthread_create(&b, NULL, change_thread, &start), 0);
+    usleep(30000);
+    assert_false(__atomic_load_n(&start.done, __ATOMIC_ACQUIRE));
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetPurged);
+    KeSetEvent(&purge_gate, IO_NO_INCREMENT, FALSE);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    assert_int_equal(start.status, STATUS_SUCCESS);
+    assert_int_equal(start.watch_status, STATUS_CANCELLED);
+    assert_int_equal(d.status, STATUS_CANCELLED);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetStarted);
+    WdfObjectDelete(r);
+    WdfObjectDelete(t);
+    finish();
+}
+
+/* A Start that cannot wait (DISPATCH_LEVEL) during a Stop in progress returns at once, and the
+ * Stop starts the target when it ends; a later Stop overrides it. */
+static void a_start_at_dispatch_level_during_a_stop_takes_effect_when_the_stop_ends(void **state)
+{
+    change_arg stop = { 0 };
+    pthread_t a;
+    done_record d;
+    WDFREQUEST r;
+    WDFIOTARGET t;
+    KIRQL old;
+
+    setup();
+    t = opened_target();
+    r = new_request(t, WT_IOCTL_NEVER, &d);
+    assert_true(WdfRequestSend(r, t, NULL));
+    stop.t = t;
+    stop.kind = 0;
+    assert_int_equal(pthread_create(&a, NULL, change_thread, &stop), 0);
+    wait_for_state(t, WdfIoTargetStopped);
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    assert_int_equal(WdfIoTargetStart(t), STATUS_SUCCESS);
+    KeLowerIrql(old);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetStopped);
+    assert_false(__atomic_load_n(&stop.done, __ATOMIC_ACQUIRE));
+    assert_int_equal(wtw_flush_never(), 1);
+    pthread_join(a, NULL);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetStarted);
+    WdfObjectDelete(r);
+    WdfObjectDelete(t);
+    finish();
+}
+
+
+/* I41: a query-remove that arrives during WdfIoTargetOpen (registered, not yet Open) reaches the
+ * driver's EvtIoTargetQueryRemove, not the default; its WdfIoTargetCloseForQueryRemove waits for
+ * the open to finish, then closes; the removal proceeds and RemoveComplete closes the target. */
+static KEVENT qr_entered;
+static volatile LONG qr_during_open_calls;
+static volatile ULONG query_remove_result;
+
+static NTSTATUS cb_query_remove_during_open(WDFIOTARGET t)
+{
+    InterlockedIncrement(&qr_during_open_calls);
+    KeSetEvent(&qr_entered, IO_NO_INCREMENT, FALSE);
+    WdfIoTargetCloseForQueryRemove(t);
+    return STATUS_SUCCESS;
+}
+
+static void *query_remove_thread(void *arg)
+{
+    __atomic_store_n(&query_remove_result, CM_Query_And_Remove_SubTreeW(tgt_dn, NULL, NULL, 0, 0),
+                     __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static pthread_t qr_thread;
+
+static void query_remove_during_open(WDFIOTARGET t)
+{
+    wdf_target_open_hook = NULL; /* once */
+    assert_int_equal(pthread_create(&qr_thread, NULL, query_remove_thread, NULL), 0);
+    /* The open goes on only once the driver's callback runs: the event reached the target while
+     * it was opening. */
+    pk_test_wait_event(&qr_entered);
+}
+
+static void a_query_remove_during_open_is_handled_by_the_drivers_callback(void **state)
+{
+    WDFIOTARGET t;
+
+    setup();
+    KeInitializeEvent(&qr_entered, NotificationEvent, FALSE);
+    qr_during_open_calls = 0;
+    rcomp_calls = 0;
+    rc_calls = 0;
+    query_remove_result = 0xFFFF;
+    t = new_target();
+    wdf_target_open_hook = query_remove_during_open;
+    assert_int_equal(open_by_name(t, cb_query_remove_during_open, cb_remove_canceled, cb_remove_complete),
+                     STATUS_SUCCESS);
+    pthread_join(qr_thread, NULL);
+    PnpkitSimWaitIdle();
+    assert_int_equal(query_remove_result, CR_SUCCESS);
+    assert_int_equal(qr_during_open_calls, 1);
+    assert_int_equal(rc_calls, 0);
+    assert_int_equal(rcomp_calls, 1);
+    assert_int_equal(WdfIoTargetGetState(t), WdfIoTargetClosed);
+    assert_int_equal(wtw_st[1].creates, 1);
+    assert_int_equal(wtw_st[1].cleanups, 1);
+    WdfObjectDelete(t);
+    finish();
+}
+
+
+/* CreateDisposition, CreateOptions and EaBuffer of WDF_IO_TARGET_OPEN_PARAMS reach the target
+ * driver's create (Parameters.Create.Options = disposition << 24 | options, EaLength, the EA
+ * bytes in the create's system buffer), and a Reopen sends the same, from the target's own copy
+ * of the EA bytes. The CREATE_BY_NAME initializer leaves the disposition 0. */
+static void create_disposition_options_and_ea_buffer_reach_the_target_driver(void **state)
+{
+    WDF_IO_TARGET_OPEN_PARAMS p;
+    char ea[8] = "ea-data";
+    WDFIOTARGET t;
+
+    setup();
+    t = new_target();
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_BY_NAME(&p, &link_name, GENERIC_READ);
+    p.CreateDisposition = FILE_OPEN_IF;
+    p.CreateOptions = FILE_NON_DIRECTORY_FILE | FILE_SYNCHRONOUS_IO_NONALERT;
+    p.EaBuffer = ea;
+    p.EaBufferLength = sizeof(ea);
+    assert_int_equal(WdfIoTargetOpen(t, &p), STATUS_SUCCESS);
+    assert_int_equal(seen_options, (FILE_OPEN_IF << 24) | FILE_NON_DIRECTORY_FILE | FILE_SYNCHRONOUS_IO_NONALERT);
+    assert_int_equal(seen_ea_length, sizeof(ea));
+    assert_memory_equal(seen_ea, "ea-data", 8);
+    memset(ea, 'x', sizeof(ea)); /* the caller's buffer is not needed after the open */
+    WdfIoTargetCloseForQueryRemove(t);
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_REOPEN(&p);
+    seen_options = 0;
+    seen_ea_length = 0;
+    assert_int_equal(WdfIoTargetOpen(t, &p), STATUS_SUCCESS);
+    assert_int_equal(seen_options, (FILE_OPEN_IF << 24) | FILE_NON_DIRECTORY_FILE | FILE_SYNCHRONOUS_IO_NONALERT);
+    assert_int_equal(seen_ea_length, 8);
+    assert_memory_equal(seen_ea, "ea-data", 8);
+    WdfIoTargetClose(t);
+    WDF_IO_TARGET_OPEN_PARAMS_INIT_CREATE_BY_NAME(&p, &link_name, GENERIC_READ);
+    assert_int_equal(WdfIoTargetOpen(t, &p), STATUS_SUCCESS);
+    assert_int_equal(seen_options, FILE_NON_DIRECTORY_FILE);
+    assert_int_equal(seen_ea_length, 0);
+    WdfObjectDelete(t);
+    finish();
+}
+
+
+/* PnpkitOpenDeviceInterfaceEx (what a ByName open uses): bad parameters are refused with
+ * STATUS_INVALID_PARAMETER and nothing reaches the driver. */
+static void open_device_interface_ex_refuses_bad_parameters(void **state)
+{
+    PNPKIT_IO_OPEN_PARAMETERS p;
+    UNICODE_STRING name = RTL_CONSTANT_STRING(u"\\x");
+    PFILE_OBJECT fo = NULL;
+
+    setup();
+    PNPKIT_IO_OPEN_PARAMETERS_INIT(&p, GENERIC_READ);
+    p.Size = 3;
+    assert_int_equal(PnpkitOpenDeviceInterfaceEx(&link_name, &p, &fo), STATUS_INVALID_PARAMETER);
+    PNPKIT_IO_OPEN_PARAMETERS_INIT(&p, GENERIC_READ);
+    p.FileName = &name;
+    assert_int_equal(PnpkitOpenDeviceInterfaceEx(&link_name, &p, &fo), STATUS_INVALID_PARAMETER);
+    PNPKIT_IO_OPEN_PARAMETERS_INIT(&p, GENERIC_READ);
+    p.EaLength = 4;
+    assert_int_equal(PnpkitOpenDeviceInterfaceEx(&link_name, &p, &fo), STATUS_INVALID_PARAMETER);
+    assert_int_equal(PnpkitOpenDeviceInterfaceEx(&link_name, NULL, &fo), STATUS_INVALID_PARAMETER);
+    assert_null(fo);
+    assert_int_equal(wtw_st[1].creates, 0);
+    /* The older size, without the EA fields, is accepted. */
+    PNPKIT_IO_OPEN_PARAMETERS_INIT(&p, GENERIC_READ);
+    p.Size = PNPKIT_IO_OPEN_PARAMETERS_SIZE_V1;
+    assert_int_equal(PnpkitOpenDeviceInterfaceEx(&link_name, &p, &fo), STATUS_SUCCESS);
+    assert_int_equal(seen_ea_length, 0);
+    PnpkitCloseDeviceInterface(fo);
+    finish();
+}
+
 PK_TEST_MAIN(PK_TEST(bad_target_handles_are_refused_and_change_nothing),
              PK_TEST(open_checks_the_size_and_accepts_the_older_size),
              PK_TEST(open_by_empty_name_or_unknown_type_is_invalid_parameter),
@@ -976,4 +1350,12 @@ PK_TEST_MAIN(PK_TEST(bad_target_handles_are_refused_and_change_nothing),
              PK_TEST(purge_cancels_held_requests_and_refuses_sends_until_start),
              PK_TEST(desired_and_share_access_reach_the_target_driver),
              PK_TEST(stop_leaves_ignore_target_state_requests_and_close_cancels_them),
-             PK_TEST(synchronous_read_and_write_reach_the_target))
+             PK_TEST(synchronous_read_and_write_reach_the_target),
+             PK_TEST(a_remote_target_is_one_object_and_its_requests_need_only_the_devices_stack),
+             PK_TEST(a_held_request_cancelled_or_timed_out_never_reaches_the_device),
+             PK_TEST(start_waits_for_a_stop_in_progress_on_another_thread),
+             PK_TEST(start_waits_for_a_purge_in_progress_on_another_thread),
+             PK_TEST(a_start_at_dispatch_level_during_a_stop_takes_effect_when_the_stop_ends),
+             PK_TEST(a_query_remove_during_open_is_handled_by_the_drivers_callback),
+             PK_TEST(create_disposition_options_and_ea_buffer_reach_the_target_driver),
+             PK_TEST(open_device_interface_ex_refuses_bad_parameters))

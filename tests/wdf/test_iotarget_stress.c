@@ -1,5 +1,6 @@
 /* Stress of a remote I/O target: sender threads send asynchronous and synchronous requests
- * (completed inline, later, or never: then cancelled or timed out) while the main thread stops,
+ * (completed inline, later, or never: then cancelled through the framework or on their IRP, or
+ * timed out) while the main thread stops,
  * starts, purges, closes and reopens the target, query-removes its device with a veto (the
  * default close for the query-remove and reopen on the cancel) and finally surprise-removes it.
  * Every accepted send completes exactly once, refused sends never complete, and every object
@@ -90,7 +91,12 @@ static void *sender_main(void *arg)
         InterlockedIncrement(&accepted);
         if (!timeout) {
             usleep((x >> 16) % 2000);
-            (void)WdfRequestCancelSentRequest(s->request);
+            /* Through the framework, or on the IRP itself (a held request's IRP has a cancel
+             * routine of the target's). */
+            if (x & 32)
+                (void)IoCancelIrp(WdfRequestWdmGetIrp(s->request));
+            else
+                (void)WdfRequestCancelSentRequest(s->request);
         }
         pk_test_wait_event(&s->done);
         assert_int_equal(s->calls, 1);
@@ -105,14 +111,13 @@ static void reopen(void)
     assert_int_equal(WdfIoTargetOpen(target, &p), STATUS_SUCCESS);
 }
 
-static void senders_survive_stop_start_purge_close_reopen_query_remove_and_surprise_removal(void **state)
-{
-    HSWDEVICE src_h, tgt_h;
-    DEVINST src_dn, tgt_dn;
-    pk_test_threads th[SENDERS];
-    uint32_t rng = 12345;
-    uint64_t end;
+static HSWDEVICE src_h, tgt_h;
+static DEVINST src_dn, tgt_dn;
+static pk_test_threads sender_threads[SENDERS];
 
+/* The stack, an open target and SENDERS sender threads sending to it. */
+static void stress_begin(void)
+{
     pk_test_capture_verifier();
     wt_reset();
     wt_cfg[0].name = "src";
@@ -142,8 +147,42 @@ static void senders_survive_stop_start_purge_close_reopen_query_remove_and_surpr
         assert_int_equal(WdfMemoryCreatePreallocated(NULL, s->outbuf, sizeof(s->outbuf), &s->out), STATUS_SUCCESS);
     }
     for (int i = 0; i < SENDERS; i++)
-        pk_test_threads_start(&th[i], 1, sender_main, &senders[i]);
+        pk_test_threads_start(&sender_threads[i], 1, sender_main, &senders[i]);
+}
 
+/* Stops the senders and checks the invariants: every accepted send completed exactly once;
+ * then everything is deleted (the harness checks that no object is left). */
+static void stress_end(void)
+{
+    __atomic_store_n(&stop_senders, true, __ATOMIC_RELEASE);
+    for (int i = 0; i < SENDERS; i++)
+        pk_test_threads_join(&sender_threads[i]);
+
+    assert_int_equal(__atomic_load_n(&twice, __ATOMIC_ACQUIRE), 0);
+    assert_int_equal(__atomic_load_n(&accepted, __ATOMIC_ACQUIRE), __atomic_load_n(&completed, __ATOMIC_ACQUIRE));
+    assert_true(__atomic_load_n(&accepted, __ATOMIC_ACQUIRE) > 0);
+    print_message("accepted %ld refused %ld sync %ld\n", (long)__atomic_load_n(&accepted, __ATOMIC_ACQUIRE),
+                  (long)__atomic_load_n(&refused, __ATOMIC_ACQUIRE),
+                  (long)__atomic_load_n(&sync_done_count, __ATOMIC_ACQUIRE));
+    for (int i = 0; i < SENDERS; i++) {
+        WdfObjectDelete(senders[i].request);
+        WdfObjectDelete(senders[i].in);
+        WdfObjectDelete(senders[i].out);
+    }
+    WdfObjectDelete(target);
+    wtw_flush_never();
+    wt_device_close(tgt_h);
+    wt_device_close(src_h);
+    wt_teardown();
+    assert_int_equal(pk_test_verifier_stops(), 0);
+}
+
+static void senders_survive_stop_start_purge_close_reopen_query_remove_and_surprise_removal(void **state)
+{
+    uint32_t rng = 12345;
+    uint64_t end;
+
+    stress_begin();
     end = pk_test_now_ms() + 1500;
     PnpkitSimVetoQueryRemove(tgt_dn, TRUE);
     while (pk_test_now_ms() < end) {
@@ -181,27 +220,82 @@ static void senders_survive_stop_start_purge_close_reopen_query_remove_and_surpr
     assert_int_equal(PnpkitSimSurpriseRemove(tgt_dn), STATUS_SUCCESS);
     PnpkitSimWaitIdle();
     assert_int_equal(WdfIoTargetGetState(target), WdfIoTargetClosed);
-    __atomic_store_n(&stop_senders, true, __ATOMIC_RELEASE);
-    for (int i = 0; i < SENDERS; i++)
-        pk_test_threads_join(&th[i]);
-
-    assert_int_equal(__atomic_load_n(&twice, __ATOMIC_ACQUIRE), 0);
-    assert_int_equal(__atomic_load_n(&accepted, __ATOMIC_ACQUIRE), __atomic_load_n(&completed, __ATOMIC_ACQUIRE));
-    assert_true(__atomic_load_n(&accepted, __ATOMIC_ACQUIRE) > 0);
-    print_message("accepted %ld refused %ld sync %ld\n", (long)__atomic_load_n(&accepted, __ATOMIC_ACQUIRE),
-                  (long)__atomic_load_n(&refused, __ATOMIC_ACQUIRE),
-                  (long)__atomic_load_n(&sync_done_count, __ATOMIC_ACQUIRE));
-    for (int i = 0; i < SENDERS; i++) {
-        WdfObjectDelete(senders[i].request);
-        WdfObjectDelete(senders[i].in);
-        WdfObjectDelete(senders[i].out);
-    }
-    WdfObjectDelete(target);
-    wtw_flush_never();
-    wt_device_close(tgt_h);
-    wt_device_close(src_h);
-    wt_teardown();
-    assert_int_equal(pk_test_verifier_stops(), 0);
+    stress_end();
 }
 
-PK_TEST_MAIN(PK_TEST(senders_survive_stop_start_purge_close_reopen_query_remove_and_surprise_removal))
+/* Start, Stop (each action) and Purge (each action) from two threads at once, at PASSIVE_LEVEL
+ * and (Start, Stop with LeaveSentIoPending, PurgeIo) at DISPATCH_LEVEL, while the senders send,
+ * cancel and time out. Start waits for a Stop or Purge in progress, or hands itself to it when
+ * it cannot wait. Invariants: every state change returns (no deadlock, no lost wake-up); a
+ * Start at PASSIVE_LEVEL succeeds; after the last Start the target is Started and delivers; each
+ * accepted request completes exactly once; nothing is left. */
+static volatile bool stop_controllers;
+static volatile LONG changes;
+
+static void *controller_main(void *arg)
+{
+    uint32_t rng = (uint32_t)(uintptr_t)arg;
+
+    while (!__atomic_load_n(&stop_controllers, __ATOMIC_ACQUIRE)) {
+        uint32_t x = pk_test_rand(&rng);
+        KIRQL old;
+
+        switch (x % 7) {
+        case 0: WdfIoTargetStop(target, WdfIoTargetCancelSentIo); break;
+        case 1: WdfIoTargetStop(target, WdfIoTargetWaitForSentIoToComplete); break;
+        case 2: WdfIoTargetPurge(target, WdfIoTargetPurgeIoAndWait); break;
+        case 3:
+            KeRaiseIrql(DISPATCH_LEVEL, &old);
+            if (x & 8)
+                WdfIoTargetStop(target, WdfIoTargetLeaveSentIoPending);
+            else
+                WdfIoTargetPurge(target, WdfIoTargetPurgeIo);
+            KeLowerIrql(old);
+            break;
+        case 4:
+            KeRaiseIrql(DISPATCH_LEVEL, &old);
+            assert_int_equal(WdfIoTargetStart(target), STATUS_SUCCESS);
+            KeLowerIrql(old);
+            break;
+        default: assert_int_equal(WdfIoTargetStart(target), STATUS_SUCCESS); break;
+        }
+        InterlockedIncrement(&changes);
+        if (x & 16)
+            usleep((x >> 8) % 400);
+    }
+    return NULL;
+}
+
+static void start_stop_and_purge_racing_on_two_threads_complete_each_request_once(void **state)
+{
+    pk_test_threads c[2];
+    NTSTATUS status;
+    uint64_t end;
+
+    stress_begin();
+    stop_controllers = false;
+    changes = 0;
+    pk_test_threads_start(&c[0], 1, controller_main, (void *)(uintptr_t)991u);
+    pk_test_threads_start(&c[1], 1, controller_main, (void *)(uintptr_t)4409u);
+    end = pk_test_now_ms() + 1500;
+    while (pk_test_now_ms() < end)
+        usleep(10000);
+    __atomic_store_n(&stop_controllers, true, __ATOMIC_RELEASE);
+    pk_test_threads_join(&c[0]);
+    pk_test_threads_join(&c[1]);
+    assert_true(__atomic_load_n(&changes, __ATOMIC_ACQUIRE) > 100);
+    assert_int_equal(WdfIoTargetStart(target), STATUS_SUCCESS);
+    assert_int_equal(WdfIoTargetGetState(target), WdfIoTargetStarted);
+    {
+        WDF_MEMORY_DESCRIPTOR in;
+        char b[4] = "end";
+        WDF_MEMORY_DESCRIPTOR_INIT_BUFFER(&in, b, sizeof(b));
+        status = WdfIoTargetSendIoctlSynchronously(target, NULL, WT_IOCTL_ECHO, &in, NULL, NULL, NULL);
+        assert_int_equal(status, STATUS_SUCCESS);
+    }
+    print_message("state changes %ld\n", (long)__atomic_load_n(&changes, __ATOMIC_ACQUIRE));
+    stress_end();
+}
+
+PK_TEST_MAIN(PK_TEST(senders_survive_stop_start_purge_close_reopen_query_remove_and_surprise_removal),
+             PK_TEST(start_stop_and_purge_racing_on_two_threads_complete_each_request_once))

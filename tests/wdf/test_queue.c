@@ -616,7 +616,20 @@ static void function_driver_without_queue_fails_requests(void **state)
     finish();
 }
 
-PK_TEST_MAIN(PK_TEST(sequential_queue_presents_one_request_at_a_time),
+/* KMDF's Queue out parameter is optional (WDF_NO_HANDLE): a default queue made without one works. */
+static void queue_create_accepts_no_handle_pointer(void **state)
+{
+    WDF_IO_QUEUE_CONFIG qc;
+
+    setup(u"nohandle");
+    WDF_IO_QUEUE_CONFIG_INIT(&qc, WdfIoQueueDispatchManual);
+    assert_int_equal(WdfIoQueueCreate(wt_st[0].device, &qc, WDF_NO_OBJECT_ATTRIBUTES, NULL), STATUS_SUCCESS);
+    assert_int_equal(WdfIoQueueCreate(wt_st[0].device, NULL, WDF_NO_OBJECT_ATTRIBUTES, NULL), STATUS_INVALID_PARAMETER);
+    finish();
+}
+
+PK_TEST_MAIN(PK_TEST(queue_create_accepts_no_handle_pointer),
+             PK_TEST(sequential_queue_presents_one_request_at_a_time),
              PK_TEST(parallel_queue_presents_up_to_the_configured_limit),
              PK_TEST(manual_queue_keeps_requests_until_retrieved),
              PK_TEST(retrieve_from_a_parallel_queue_is_refused),

@@ -376,7 +376,8 @@ static void reuse_refuses_framework_requests_and_bad_parameters(void **state)
     reuse.Size = 4;
     assert_int_equal(WdfRequestReuse(created, &reuse), STATUS_INFO_LENGTH_MISMATCH);
     WDF_REQUEST_REUSE_PARAMS_INIT(&reuse, WDF_REQUEST_REUSE_SET_NEW_IRP, STATUS_SUCCESS);
-    assert_int_equal(WdfRequestReuse(created, &reuse), STATUS_NOT_IMPLEMENTED);
+    assert_int_equal(WdfRequestReuse(created, &reuse), STATUS_INVALID_PARAMETER); /* no NewIrp */
+    assert_null(WdfRequestWdmGetIrp(created));
     /* A driver-created request is deleted, never completed. */
     WdfRequestComplete(created, STATUS_SUCCESS);
     assert_true(pk_test_verifier_saw("created by the driver"));

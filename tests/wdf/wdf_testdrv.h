@@ -74,6 +74,9 @@ typedef struct wt_config {
     bool io_stop;                  /* EvtIoStop: acknowledge (requeue FALSE) and log */
     PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL ioctl; /* replaces wt_ioctl on the default queue */
     ULONG parallel_limit;          /* NumberOfPresentedRequests of a parallel default queue */
+    WDF_SYNCHRONIZATION_SCOPE device_scope; /* of the device's attributes; 0: inherit */
+    WDF_SYNCHRONIZATION_SCOPE queue_scope;  /* of the default queue's attributes; 0: inherit */
+    WDF_EXECUTION_LEVEL device_level;       /* of the device's attributes; 0: inherit */
     const GUID *iface;
     PCWSTR iface_ref;
     bool veto_query_remove;
@@ -408,6 +411,10 @@ static NTSTATUS wt_add(int role, WDFDRIVER driver, PWDFDEVICE_INIT init)
     }
     WDF_OBJECT_ATTRIBUTES_INIT_CONTEXT_TYPE(&attributes, wt_dev_ctx);
     attributes.EvtCleanupCallback = wt_device_cleanup;
+    if (c->device_scope)
+        attributes.SynchronizationScope = c->device_scope;
+    if (c->device_level)
+        attributes.ExecutionLevel = c->device_level;
     status = WdfDeviceCreate(&init, &attributes, &device);
     if (!NT_SUCCESS(status)) {
         pk_log("%s:device-create-failed:%s", c->name, PnpkitStatusName(status));
@@ -425,7 +432,14 @@ static NTSTATUS wt_add(int role, WDFDRIVER driver, PWDFDEVICE_INIT init)
         if (c->io_stop)
             qc.EvtIoStop = wt_io_stop;
         qc.PowerManaged = c->power_managed_set ? c->power_managed : WdfUseDefault;
-        status = WdfIoQueueCreate(device, &qc, WDF_NO_OBJECT_ATTRIBUTES, &queue);
+        if (c->queue_scope) {
+            WDF_OBJECT_ATTRIBUTES qa;
+            WDF_OBJECT_ATTRIBUTES_INIT(&qa);
+            qa.SynchronizationScope = c->queue_scope;
+            status = WdfIoQueueCreate(device, &qc, &qa, &queue);
+        } else {
+            status = WdfIoQueueCreate(device, &qc, WDF_NO_OBJECT_ATTRIBUTES, &queue);
+        }
         if (!NT_SUCCESS(status))
             return status;
     }
