@@ -58,6 +58,8 @@ typedef struct dimt_target {
     bool in_list;             /* list_lock */
     bool counted;             /* counts in c->open_count; list_lock */
     bool closed_for_qr;       /* WdfIoTargetCloseForQueryRemove done, no reopen since; PnP callbacks */
+    bool reopen_failed;       /* closed for query-remove and the reopen failed: no outcome will
+                               * come, the interface's removal tears it down; list_lock */
     bool stream;              /* the child is a ContinuousRequestTarget with a stream */
     WDFIOTARGET io_target;
     DMFMODULE child;
@@ -613,7 +615,8 @@ out:
 }
 
 /* An interface of the class was disabled. PnP worker, PASSIVE_LEVEL. A target closed for a
- * query-remove waits for its RemoveComplete or RemoveCancel instead. */
+ * query-remove waits for its RemoveComplete or RemoveCancel instead, unless its reopen failed
+ * (its WDFIOTARGET then has no registration left: nothing else will tear it down). */
 static void removal(dmf_module *m, PCUNICODE_STRING link)
 {
     dimt_context *c = dimt_of(m);
@@ -621,7 +624,7 @@ static void removal(dmf_module *m, PCUNICODE_STRING link)
 
     pk_lock_acquire(&c->list_lock);
     t = find_locked(c, link, link_hash(link));
-    if (t && !t->closed_for_qr)
+    if (t && (!t->closed_for_qr || t->reopen_failed))
         unlink_locked(c, t);
     else
         t = NULL;
@@ -687,18 +690,24 @@ static VOID dimt_remove_canceled(WDFIOTARGET IoTarget)
     if (!NT_SUCCESS(status)) {
         PK_TRACE(PnpkitTraceWarning, "dmf", "DeviceInterfaceMultipleTarget: reopen after RemoveCancel failed (%s)",
                  PnpkitStatusName(status));
-        goto out;
+        goto failed;
     }
     status = count_increment(t->c, t);
     if (!NT_SUCCESS(status)) {
         WdfIoTargetCloseForQueryRemove(IoTarget);
-        goto out;
+        goto failed;
     }
     t->closed_for_qr = false;
     rd_start(t);
     if (automatic(m))
         (void)DMF_ContinuousRequestTarget_Start(t->child);
     (void)state_callback(m, t, DeviceInterfaceMultipleTarget_StateType_RemoveCancel);
+    goto out;
+
+failed:
+    pk_lock_acquire(&t->c->list_lock);
+    t->reopen_failed = true;
+    pk_lock_release(&t->c->list_lock);
 out:
     pk_object_dereference(&t->header);
 }
