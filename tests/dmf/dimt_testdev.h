@@ -64,7 +64,7 @@ static DIMT_UNUSED void dimt_changed(void)
 
 static DIMT_UNUSED void dimt_deadline(struct timespec *ts, long ms)
 {
-    clock_gettime(CLOCK_REALTIME, ts);
+    clock_gettime(CLOCK_MONOTONIC, ts);
     ts->tv_sec += ms / 1000;
     ts->tv_nsec += (ms % 1000) * 1000000L;
     if (ts->tv_nsec >= 1000000000L) {
@@ -128,6 +128,7 @@ struct ds_sensor {
     WCHAR link[256];             /* kernel-form link, as IoGetDeviceInterfaces lists it */
     UNICODE_STRING link_us;
     volatile LONG creates, cleanups, closes, ioctls, holds_received, held, cancels, released;
+    volatile LONG cancels_given; /* cancelled requests handed back: counted just before the completion */
     volatile LONG reads, writes, query_removes;
     volatile LONG last_hold_in_len, last_hold_in_byte; /* of the last DS_IOCTL_HOLD */
     volatile ULONG last_access, last_share;
@@ -167,6 +168,18 @@ static struct {
     bool running, stop;
     pthread_t thread;
 } ds_io = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+/* Both conditions wait against CLOCK_MONOTONIC (dimt_deadline): a CLOCK_REALTIME deadline can
+ * oversleep badly where the wall clock is virtualised, and jumps with clock changes. */
+__attribute__((constructor)) static void dimt_conditions_init(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&dimt_cv, &a);
+    pthread_cond_init(&ds_io.cond, &a);
+    pthread_condattr_destroy(&a);
+}
 
 static ds_sensor *ds_of(WDFDEVICE d) { return &ds_sensors[ds_ctx_get(d)->index]; }
 
@@ -233,8 +246,10 @@ static VOID ds_cancel(WDFREQUEST r)
             break;
         }
     pthread_mutex_unlock(&ds_io.lock);
+    /* Not in the list: whoever took it unmarked it first (then this routine is not called) or
+     * completes it itself (ds_keep's failed mark). The request is not ours to touch. */
     if (!s)
-        s = ds_of(WdfIoQueueGetDevice(WdfRequestGetIoQueue(r)));
+        return;
     if (was_armed)
         __atomic_sub_fetch(&s->held, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&s->defer_cancel_ms, __ATOMIC_SEQ_CST) > 0) {
@@ -251,6 +266,7 @@ static VOID ds_cancel(WDFREQUEST r)
         if (queued)
             return;
     }
+    __atomic_add_fetch(&s->cancels_given, 1, __ATOMIC_SEQ_CST);
     WdfRequestComplete(r, STATUS_CANCELLED);
     /* Counted after the completion (and an inline completion routine) ran. */
     __atomic_add_fetch(&s->cancels, 1, __ATOMIC_SEQ_CST);
@@ -295,7 +311,10 @@ static void ds_keep(ds_sensor *s, WDFREQUEST r, int kind, size_t in_len, size_t 
     dimt_changed();
 }
 
-/* Takes one armed pending request matching (s or any, kind) out of the list. */
+/* Takes one armed pending request matching (s or any, kind) out of the list. A held request
+ * (HOLD, LATER) is unmarked cancelable under the list lock, as KMDF's cancel pattern asks: when
+ * WdfRequestUnmarkCancelable returns STATUS_CANCELLED the cancel routine owns the request, so
+ * the entry stays in the list for ds_cancel to find and complete, and the search goes on. */
 static bool ds_take(ds_sensor *s, int kind, bool due_only, ds_pending *out)
 {
     bool found = false;
@@ -304,6 +323,8 @@ static bool ds_take(ds_sensor *s, int kind, bool due_only, ds_pending *out)
     for (int i = 0; i < DS_MAX_PENDING && !found; i++) {
         ds_pending *p = &ds_io.p[i];
         if (p->used && p->armed && (!s || p->s == s) && p->kind == kind && (!due_only || p->due <= now)) {
+            if (kind != DS_KIND_CANCELLING && WdfRequestUnmarkCancelable(p->r) == STATUS_CANCELLED)
+                continue;
             *out = *p;
             p->used = false;
             found = true;
@@ -313,15 +334,11 @@ static bool ds_take(ds_sensor *s, int kind, bool due_only, ds_pending *out)
     return found;
 }
 
-/* Completes a taken request with status (success: with the answer), unless its cancel routine
- * owns it now. Returns whether it completed it. */
+/* Completes a taken (and unmarked) request with status (success: with the answer). Returns
+ * whether it completed it. */
 static bool ds_finish_taken(ds_pending *p, NTSTATUS status)
 {
     __atomic_sub_fetch(&p->s->held, 1, __ATOMIC_SEQ_CST);
-    if (WdfRequestUnmarkCancelable(p->r) == STATUS_CANCELLED) {
-        /* ds_cancel runs (or ran) and completes it; it finds nothing in the list. */
-        return false;
-    }
     if (NT_SUCCESS(status))
         WdfRequestCompleteWithInformation(p->r, status, ds_answer(p->s, p->r, p->in_len, p->out_len));
     else
@@ -345,6 +362,7 @@ static DIMT_UNUSED int ds_release(ds_sensor *s, int n, NTSTATUS status)
 
 static void ds_complete_cancelling(ds_pending *p)
 {
+    __atomic_add_fetch(&p->s->cancels_given, 1, __ATOMIC_SEQ_CST);
     WdfRequestComplete(p->r, STATUS_CANCELLED);
     __atomic_add_fetch(&p->s->cancels, 1, __ATOMIC_SEQ_CST);
     dimt_changed();
