@@ -84,6 +84,7 @@ static struct {
     KIRQL irql;
     uint64_t at_ms;
     unsigned sleep_ms;
+    volatile LONG started;
 } timer_record;
 
 static VOID on_timer(DMFMODULE DmfModule, VOID *ClientBuffer, VOID *ClientBufferContext, VOID *ClientDriverCallbackContext)
@@ -94,6 +95,7 @@ static VOID on_timer(DMFMODULE DmfModule, VOID *ClientBuffer, VOID *ClientBuffer
     timer_record.callback_context = ClientDriverCallbackContext;
     timer_record.irql = KeGetCurrentIrql();
     timer_record.at_ms = pk_test_now_ms();
+    __atomic_store_n(&timer_record.started, 1, __ATOMIC_SEQ_CST);
     if (timer_record.sleep_ms)
         usleep(timer_record.sleep_ms * 1000u);
     __atomic_add_fetch(&timer_record.count, 1, __ATOMIC_SEQ_CST);
@@ -793,17 +795,20 @@ static void close_waits_for_a_running_timer_callback(void **state)
     DMFMODULE source = source_pool(device, 2, 8, 0, FALSE, TRUE);
     DMFMODULE sink = sink_pool(device, FALSE);
     void *slow = get(source), *armed = get(source);
-    uint64_t start;
 
     timer_record_init();
     timer_record.sleep_ms = 300;
     DMF_BufferPool_PutInSinkWithTimer(sink, slow, 10, on_timer, NULL);
     DMF_BufferPool_PutInSinkWithTimer(sink, armed, 100000, on_timer, NULL);
-    usleep(150 * 1000); /* the first callback is now sleeping */
-    start = pk_test_now_ms();
+    /* Wait (bounded) until the first callback runs; it then sleeps 300 ms. */
+    for (int i = 0; i < 5000 && !__atomic_load_n(&timer_record.started, __ATOMIC_SEQ_CST); i++)
+        usleep(1000);
+    assert_true(__atomic_load_n(&timer_record.started, __ATOMIC_SEQ_CST));
     WdfObjectDelete(sink);
-    assert_true(pk_test_now_ms() - start >= 150);
-    assert_int_equal(timer_record.count, 1); /* the long timer was stopped */
+    /* The delete returned only after the running callback did (it counts at its end), and the
+     * long timer was stopped (no second callback). */
+    assert_int_equal(__atomic_load_n(&timer_record.count, __ATOMIC_SEQ_CST), 1);
+    assert_true(pk_test_now_ms() >= timer_record.at_ms + 300);
     DMF_BufferPool_Put(source, slow);
     assert_int_equal(DMF_BufferPool_Count(source), 1);
     WdfObjectDelete(device);
