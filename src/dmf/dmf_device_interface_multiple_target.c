@@ -18,7 +18,9 @@
  *     and closing, so PostOpen and PreClose pair up; it is held across DMF_ModuleOpen and
  *     DMF_ModuleClose (the client's PostOpen / PreClose). Never taken with list_lock held.
  *   - list_lock (pk_lock, a leaf) protects the target list, each target's in_list and counted
- *     flags, and live_targets. No call out is made under it.
+ *     flags, and the live list (every Target from its creation to its deletion, listed or not:
+ *     a Target is usable from its Open callback on, before the arrival lists it, and Cancel
+ *     without a Target must find it there too). No call out is made under it.
  *   - Teardown runs once per target: whoever removes a target from the list (interface
  *     removal, RemoveComplete, unregistration) tears it down; a target not yet in the list
  *     belongs to its arrival.
@@ -53,6 +55,7 @@ typedef struct dimt_target {
     dimt_context *c;
     dmf_module *m;
     LIST_ENTRY link;          /* in c->targets; list_lock */
+    LIST_ENTRY live_link;     /* in c->live from creation to target_delete; list_lock */
     struct dimt_target *hash_next; /* in c->buckets[hash % bucket_count]; list_lock */
     uint32_t hash;            /* of the link, case-insensitive, prefix-independent */
     bool in_list;             /* list_lock */
@@ -82,9 +85,10 @@ struct dimt_context {
     dimt_target **buckets;    /* the targets in the list by link hash; list_lock */
     ULONG bucket_count;       /* a power of two, or 0 before the first insert */
     ULONG listed;             /* targets in the list */
+    LIST_ENTRY live;          /* every Target created and not yet deleted (live_link); list_lock */
     ULONG live_targets;       /* Targets created and not yet destroyed by teardown; list_lock */
     KEVENT no_targets;        /* set while live_targets == 0 */
-    uint32_t list_generation; /* changes on every unlink; list_lock */
+    uint32_t live_generation; /* changes whenever a Target leaves the live list; list_lock */
     DMFMODULE power;          /* the D0 child of a static module in Automatic mode */
 };
 
@@ -335,6 +339,9 @@ static void target_delete(dimt_context *c, dimt_target *t)
     if (t->io_target)
         WdfObjectDelete(t->io_target);
     pk_lock_acquire(&c->list_lock);
+    RemoveEntryList(&t->live_link);
+    InitializeListHead(&t->live_link);
+    c->live_generation++;
     last = --c->live_targets == 0;
     pk_lock_release(&c->list_lock);
     /* An unregistration may be waiting for the last target: keep the module's memory alive
@@ -405,6 +412,7 @@ static NTSTATUS target_create(dmf_module *m, PCUNICODE_STRING link, dimt_target 
     InitializeListHead(&t->link);
     pk_object_commit(&t->header);
     pk_lock_acquire(&c->list_lock);
+    InsertTailList(&c->live, &t->live_link);
     if (c->live_targets++ == 0)
         KeClearEvent(&c->no_targets);
     pk_lock_release(&c->list_lock);
@@ -551,7 +559,6 @@ static void unlink_locked(dimt_context *c, dimt_target *t)
     InitializeListHead(&t->link);
     t->in_list = false;
     c->listed--;
-    c->list_generation++;
 }
 
 /* An interface of the class arrived (spec 1.4 "Arrival"). PnP worker, PASSIVE_LEVEL. */
@@ -774,6 +781,7 @@ static NTSTATUS dimt_create(DMFMODULE DmfModule)
     KeInitializeEvent(&c->no_targets, NotificationEvent, TRUE);
     pk_lock_init(&c->list_lock);
     InitializeListHead(&c->targets);
+    InitializeListHead(&c->live);
     return STATUS_SUCCESS;
 }
 
@@ -1057,14 +1065,17 @@ BOOLEAN PnpkitDeviceInterfaceMultipleTarget_CancelAny(DMFMODULE DmfModule, Reque
         dmf_method_leave(m);
         return FALSE;
     }
-    /* Ids are unique process-wide, so the first Target that knows the id is the one. The list
-     * lock is dropped around each cancel (it may complete the request inline); an unlink
+    /* Ids are unique process-wide, so the first Target that knows the id is the one. Every live
+     * Target whose rundown is active is searched, not only the listed ones: from its Open
+     * callback on, a Target takes requests (and their ids) before its arrival lists it (after
+     * Open, and after the stream started in Automatic mode). The list lock is dropped around
+     * each cancel (it may complete the request inline); a Target leaving the live list
      * meanwhile restarts the walk. */
     pk_lock_acquire(&c->list_lock);
 restart:
-    generation = c->list_generation;
-    for (le = c->targets.Flink; le != &c->targets; le = le->Flink) {
-        dimt_target *t = CONTAINING_RECORD(le, dimt_target, link);
+    generation = c->live_generation;
+    for (le = c->live.Flink; le != &c->live; le = le->Flink) {
+        dimt_target *t = CONTAINING_RECORD(le, dimt_target, live_link);
         if (!rd_acquire(t))
             continue;
         pk_object_reference(&t->header);
@@ -1074,7 +1085,7 @@ restart:
         if (cancelled)
             goto done;
         pk_lock_acquire(&c->list_lock);
-        if (c->list_generation != generation)
+        if (c->live_generation != generation)
             goto restart;
     }
     pk_lock_release(&c->list_lock);

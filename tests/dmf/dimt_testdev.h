@@ -154,17 +154,20 @@ WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(ds_ctx, ds_ctx_get)
 enum { DS_KIND_HOLD = 1, DS_KIND_LATER = 2, DS_KIND_CANCELLING = 3 };
 typedef struct ds_pending {
     bool used, armed;
+    bool cancel_owns;            /* its unmark returned STATUS_CANCELLED: ds_cancel completes it */
     int kind;
     ds_sensor *s;
     WDFREQUEST r;
     size_t in_len, out_len;
     uint64_t due;
+    uint64_t serial;             /* ds_keep's: tells its entry from a later one in the same slot */
 } ds_pending;
 
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     ds_pending p[DS_MAX_PENDING];
+    uint64_t serial;
     bool running, stop;
     pthread_t thread;
 } ds_io = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
@@ -277,9 +280,11 @@ static VOID ds_cancel(WDFREQUEST r)
 static void ds_keep(ds_sensor *s, WDFREQUEST r, int kind, size_t in_len, size_t out_len, uint64_t due)
 {
     int slot = -1;
+    uint64_t serial;
     NTSTATUS status;
 
     pthread_mutex_lock(&ds_io.lock);
+    serial = ++ds_io.serial;
     for (int i = 0; i < DS_MAX_PENDING; i++)
         if (!ds_io.p[i].used) {
             slot = i;
@@ -287,7 +292,7 @@ static void ds_keep(ds_sensor *s, WDFREQUEST r, int kind, size_t in_len, size_t 
         }
     if (slot >= 0)
         ds_io.p[slot] = (ds_pending){ .used = true, .armed = false, .kind = kind, .s = s, .r = r,
-                                      .in_len = in_len, .out_len = out_len, .due = due };
+                                      .in_len = in_len, .out_len = out_len, .due = due, .serial = serial };
     pthread_mutex_unlock(&ds_io.lock);
     if (slot < 0) {
         WdfRequestComplete(r, STATUS_INSUFFICIENT_RESOURCES);
@@ -297,7 +302,10 @@ static void ds_keep(ds_sensor *s, WDFREQUEST r, int kind, size_t in_len, size_t 
     pthread_mutex_lock(&ds_io.lock);
     if (!NT_SUCCESS(status)) {
         ds_io.p[slot].used = false; /* the cancel routine was not called */
-    } else if (ds_io.p[slot].used && ds_io.p[slot].r == r) {
+    } else if (ds_io.p[slot].used && ds_io.p[slot].serial == serial) {
+        /* Still our entry. Not the handle: if ds_cancel took the entry meanwhile, the request
+         * may have been recycled under the same handle and kept again in this slot, not yet
+         * marked (its own ds_keep arms it). */
         ds_io.p[slot].armed = true;
         __atomic_add_fetch(&s->held, 1, __ATOMIC_SEQ_CST);
     }
@@ -322,9 +330,15 @@ static bool ds_take(ds_sensor *s, int kind, bool due_only, ds_pending *out)
     pthread_mutex_lock(&ds_io.lock);
     for (int i = 0; i < DS_MAX_PENDING && !found; i++) {
         ds_pending *p = &ds_io.p[i];
-        if (p->used && p->armed && (!s || p->s == s) && p->kind == kind && (!due_only || p->due <= now)) {
-            if (kind != DS_KIND_CANCELLING && WdfRequestUnmarkCancelable(p->r) == STATUS_CANCELLED)
+        if (p->used && p->armed && !p->cancel_owns && (!s || p->s == s) && p->kind == kind &&
+            (!due_only || p->due <= now)) {
+            if (kind != DS_KIND_CANCELLING && WdfRequestUnmarkCancelable(p->r) == STATUS_CANCELLED) {
+                /* Not to be unmarked again: a second unmark finds the request no longer
+                 * cancelable (STATUS_INVALID_DEVICE_REQUEST), and taking it then would complete
+                 * it under its running cancel routine. */
+                p->cancel_owns = true;
                 continue;
+            }
             *out = *p;
             p->used = false;
             found = true;
@@ -376,7 +390,7 @@ static void *ds_worker(void *arg)
         uint64_t next = UINT64_MAX, now = pk_test_now_ms();
         bool due = false;
         for (int i = 0; i < DS_MAX_PENDING; i++)
-            if (ds_io.p[i].used && ds_io.p[i].armed &&
+            if (ds_io.p[i].used && ds_io.p[i].armed && !ds_io.p[i].cancel_owns &&
                 (ds_io.p[i].kind == DS_KIND_LATER || ds_io.p[i].kind == DS_KIND_CANCELLING)) {
                 if (ds_io.p[i].due <= now)
                     due = true;

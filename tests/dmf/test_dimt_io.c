@@ -439,6 +439,63 @@ static void D55_both_cancel_spellings_work_and_the_target_form_refuses_another_t
     dimt_finish();
 }
 
+/* D55, a Target not listed yet: from its Open callback on a Target takes requests, and the
+ * seed's spelling looks in every Target, so it must find the id of a request sent in the Open
+ * callback, before the arrival lists the Target (a regression: it walked the list only, and a
+ * client thread that got the Target from the Open callback could lose its cancel). */
+static ds_sensor *d55o_sensor;
+static dimt_done d55o_done[2];
+static unsigned char d55o_in[2][4] = { { 1 }, { 2 } }, d55o_out[2][4];
+static NTSTATUS d55o_send[2];
+static bool d55o_held[2], d55o_cancelled[2], d55o_completed[2];
+
+static void d55o_in_open(DMFMODULE m, DMFIOTARGET t, int state)
+{
+    if (state != ST_OPEN)
+        return;
+    for (int k = 0; k < 2; k++) {
+        RequestTarget_DmfRequestCancel id = NULL;
+        d55o_send[k] = DMF_DeviceInterfaceMultipleTarget_SendEx(m, t, d55o_in[k], 4, d55o_out[k], 4, IOCTL, DS_IOCTL_HOLD, 0,
+                                                               dimt_on_done, &d55o_done[k], &id);
+        if (!NT_SUCCESS(d55o_send[k]))
+            return;
+        DIMT_WAIT_FOR_MS(dimt_load(&d55o_sensor->held) == 1, 5000, d55o_held[k]);
+        /* k = 0: the seed's spelling (any Target); k = 1: Microsoft DMF's (this Target). */
+        d55o_cancelled[k] = k == 0 ? DMF_DeviceInterfaceMultipleTarget_Cancel(m, id)
+                                   : DMF_DeviceInterfaceMultipleTarget_Cancel(m, t, id);
+        DIMT_WAIT_FOR_MS(dimt_load(&d55o_done[k].calls) == 1, 5000, d55o_completed[k]);
+    }
+}
+
+static void D55_both_cancel_spellings_find_a_request_sent_inside_the_open_callback(void **state)
+{
+    DMFMODULE m;
+
+    begin_dynamic();
+    d55o_sensor = ds_create(0, NULL);
+    for (int k = 0; k < 2; k++) {
+        dimt_done_init(&d55o_done[k]);
+        d55o_send[k] = STATUS_PENDING;
+        d55o_held[k] = d55o_cancelled[k] = d55o_completed[k] = false;
+    }
+    dimt_cli.on_state = d55o_in_open;
+    m = dimt_create(&cfg, &attr);
+    dimt_cli.on_state = NULL;
+    assert_int_equal(dimt_count(ST_OPEN, NULL), 1);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(d55o_send[k], STATUS_SUCCESS);
+        assert_true(d55o_held[k]);
+        assert_true(d55o_cancelled[k]);
+        assert_true(d55o_completed[k]);
+        assert_int_equal(d55o_done[k].status, STATUS_CANCELLED);
+    }
+    assert_int_equal(dimt_load(&d55o_sensor->held), 0);
+    dimt_delete(m);
+    assert_int_equal(dimt_load(&d55o_done[0].calls), 1);
+    assert_int_equal(dimt_load(&d55o_done[1].calls), 1);
+    dimt_finish();
+}
+
 /* D56 */
 static void D56_buffer_put_refuses_another_targets_buffer_and_frees_it_for_a_stale_target(void **state)
 {
@@ -803,6 +860,7 @@ PK_TEST_MAIN(PK_TEST(D13_without_stream_requests_stream_start_is_invalid_device_
              PK_TEST(stream_without_buffer_input_sends_buffer_input_size_zeroed_bytes),
              PK_TEST(D45_send_ex_and_reuse_ids_through_the_module_are_nonzero_and_strictly_increasing),
              PK_TEST(D55_both_cancel_spellings_work_and_the_target_form_refuses_another_targets_id),
+             PK_TEST(D55_both_cancel_spellings_find_a_request_sent_inside_the_open_callback),
              PK_TEST(D56_buffer_put_refuses_another_targets_buffer_and_frees_it_for_a_stale_target),
              PK_TEST(D58_stream_stop_at_dispatch_level_cancels_without_waiting_and_at_passive_waits),
              PK_TEST(D34_orderly_removal_cancels_and_waits_for_the_stream_without_buffer_output),
