@@ -448,6 +448,11 @@ NTSTATUS wdf_queue_unmark_cancelable(wdf_request *r)
     if (!r->cancelable) {
         if (q)
             pk_lock_release(&q->lock);
+        /* KMDF's verifier flags this: the request was never marked, or an earlier unmark (or
+         * its cancel) already took it; a driver that goes on to complete it races its cancel
+         * routine. */
+        pk_verifier_report("WdfRequestUnmarkCancelable", "WDFREQUEST %p is not cancelable (not marked, or already "
+                           "unmarked)", wdf_request_handle(r));
         return STATUS_INVALID_DEVICE_REQUEST;
     }
     r->cancelable = false;

@@ -628,7 +628,33 @@ static void queue_create_accepts_no_handle_pointer(void **state)
     finish();
 }
 
-PK_TEST_MAIN(PK_TEST(queue_create_accepts_no_handle_pointer),
+/* Unmarking a request that is not cancelable (never marked, or unmarked already) is a verifier
+ * report, as in KMDF's verifier, and returns STATUS_INVALID_DEVICE_REQUEST. */
+static void unmark_of_a_request_that_is_not_cancelable_is_reported(void **state)
+{
+    wt_io io;
+    WDFREQUEST r;
+
+    wt_reset();
+    wt_cfg[0].dispatch = WdfIoQueueDispatchParallel;
+    setup(u"unmarknot");
+    wt_io_start(&io, fo, WT_IOCTL_HOLD, 0, 0);
+    r = wt_st[0].held[0];
+    pk_test_capture_verifier();
+    assert_int_equal(WdfRequestUnmarkCancelable(r), STATUS_INVALID_DEVICE_REQUEST);
+    assert_int_equal(pk_test_verifier_reports(), 1);
+    assert_int_equal(WdfRequestMarkCancelableEx(r, cancel_held), STATUS_SUCCESS);
+    assert_int_equal(WdfRequestUnmarkCancelable(r), STATUS_SUCCESS);
+    assert_int_equal(WdfRequestUnmarkCancelable(r), STATUS_INVALID_DEVICE_REQUEST);
+    assert_int_equal(pk_test_verifier_reports(), 2);
+    WdfRequestComplete(r, STATUS_SUCCESS);
+    assert_int_equal(wt_io_wait(&io), STATUS_SUCCESS);
+    wt_st[0].nheld = 0;
+    finish();
+}
+
+PK_TEST_MAIN(PK_TEST(unmark_of_a_request_that_is_not_cancelable_is_reported),
+             PK_TEST(queue_create_accepts_no_handle_pointer),
              PK_TEST(sequential_queue_presents_one_request_at_a_time),
              PK_TEST(parallel_queue_presents_up_to_the_configured_limit),
              PK_TEST(manual_queue_keeps_requests_until_retrieved),
