@@ -48,6 +48,14 @@ PNPKIT_API VOID PnpkitSimWaitIdle(void);
  * Any IRQL. */
 PNPKIT_API VOID PnpkitSetNotificationTimeout(ULONG Milliseconds);
 
+/* The physical device object of the device node DevInst (a CM DEVINST of this process's tree),
+ * referenced: release it with ObDereferenceObject. What a driver would reach with
+ * IoGetDeviceAttachmentBaseRef on a file object of the device, without opening one (e.g. to
+ * raise IoReportTargetDeviceChangeAsynchronous on a device that has no interface).
+ * STATUS_INVALID_PARAMETER: NULL PhysicalDeviceObject. STATUS_NO_SUCH_DEVICE: no such node, or it
+ * has no PDO (not yet reported, or removed). Any IRQL <= DISPATCH_LEVEL. (pnpkit addition) */
+PNPKIT_API NTSTATUS PnpkitReferencePhysicalDeviceObject(DEVINST DevInst, PDEVICE_OBJECT *PhysicalDeviceObject);
+
 PNPKIT_END_DECLS
 
 #endif /* PNPKIT_SIM_H */

@@ -137,6 +137,28 @@ pnp_devnode *pnp_node_from_devinst(DEVINST devinst)
     return n;
 }
 
+NTSTATUS PnpkitReferencePhysicalDeviceObject(DEVINST DevInst, PDEVICE_OBJECT *PhysicalDeviceObject)
+{
+    uint32_t slot = DevInst & 0xFFFF;
+    PDEVICE_OBJECT pdo = NULL;
+
+    if (!pk_irql_ok("PnpkitReferencePhysicalDeviceObject", DISPATCH_LEVEL))
+        return STATUS_INVALID_DEVICE_REQUEST;
+    if (!PhysicalDeviceObject)
+        return STATUS_INVALID_PARAMETER;
+    pk_lock_acquire(&pnp.tree_lock);
+    if (slot && slot < tree.nslots && tree.slots[slot] && tree.slots[slot]->devinst == DevInst) {
+        pdo = tree.slots[slot]->pdo;
+        if (pdo)
+            ObReferenceObject(pdo);
+    }
+    pk_lock_release(&pnp.tree_lock);
+    if (!pdo)
+        return STATUS_NO_SUCH_DEVICE;
+    *PhysicalDeviceObject = pdo;
+    return STATUS_SUCCESS;
+}
+
 /* ---- PDO map (tree_lock) ---- */
 
 static uint32_t ptr_hash(const void *p)

@@ -635,12 +635,12 @@ static void event_reaches_an_application_registered_on_the_device_handle(void **
     down(f);
 }
 
-static void event_on_a_device_nobody_has_open_is_raised_through_its_interface(void **state)
+static void event_on_a_device_nobody_has_open_reaches_only_that_device(void **state)
 {
     fixture *f = up(2);
     pkh_app app;
-    /* dev2 has no open handle: the host opens an interface of it for the report. The registrant
-     * on dev1 must not receive dev2's event. */
+    /* dev2 has no open handle (the host raises the event on its PDO without opening it). The
+     * registrant on dev1 must not receive dev2's event. */
     pkh_app_start(&app, &f->host);
     pkh_cmd(&app, "list ECHO");
     pkh_cmd_expect(&app, "ok", "open h1 @0");
@@ -870,7 +870,7 @@ PK_TEST_MAIN(PK_TEST(tree_shows_the_root_and_the_configured_devices_started),
              PK_TEST(every_command_has_help_and_json_output),
              PK_TEST(usage_errors_exit_2),
              PK_TEST(event_reaches_an_application_registered_on_the_device_handle),
-             PK_TEST(event_on_a_device_nobody_has_open_is_raised_through_its_interface),
+             PK_TEST(event_on_a_device_nobody_has_open_reaches_only_that_device),
              PK_TEST(event_with_a_system_guid_or_an_unknown_device_fails),
              PK_TEST(surprise_remove_gives_remove_complete_without_query_remove),
              PK_TEST(surprise_remove_and_event_are_reserved_to_the_hosts_owner_and_handles_to_their_user),

@@ -146,7 +146,35 @@ static void a_create_to_a_device_being_removed_fails_with_delete_pending(void **
     PnpkitDriverUnregister(u"pktest");
 }
 
+/* PnpkitReferencePhysicalDeviceObject gives the node's PDO (the bottom of the stack an open of
+ * its interface reaches), referenced; bad input changes nothing. */
+static void reference_physical_device_object_gives_the_pdo_of_a_node(void **state)
+{
+    DEVINST dn;
+    PDEVICE_OBJECT pdo = NULL, none = (PDEVICE_OBJECT)1;
+
+    pk_testdrv_register();
+    HSWDEVICE h = pk_testdrv_create_device(u"pdo", &dn);
+    assert_int_equal(PnpkitReferencePhysicalDeviceObject(dn, &pdo), STATUS_SUCCESS);
+    assert_non_null(pdo);
+    {
+        PDEVICE_OBJECT top = IoGetAttachedDeviceReference(pdo), base = IoGetDeviceAttachmentBaseRef(top);
+        assert_ptr_equal(base, pdo); /* the bottom of the node's stack */
+        ObDereferenceObject(base);
+        ObDereferenceObject(top);
+    }
+    ObDereferenceObject(pdo);
+    assert_int_equal(PnpkitReferencePhysicalDeviceObject(dn, NULL), STATUS_INVALID_PARAMETER);
+    assert_int_equal(PnpkitReferencePhysicalDeviceObject(dn ^ 0x10000u, &none), STATUS_NO_SUCH_DEVICE);
+    assert_int_equal(PnpkitReferencePhysicalDeviceObject(0, &none), STATUS_NO_SUCH_DEVICE);
+    assert_ptr_equal(none, (PDEVICE_OBJECT)1);
+    pk_testdrv_close_device(h);
+    assert_int_equal(PnpkitReferencePhysicalDeviceObject(dn, &none), STATUS_NO_SUCH_DEVICE);
+    PnpkitDriverUnregister(u"pktest");
+}
+
 PK_TEST_MAIN(
+    PK_TEST(reference_physical_device_object_gives_the_pdo_of_a_node),
     PK_TEST(software_device_gets_its_matched_driver_and_starts),
     PK_TEST(locate_devnode_finds_a_device_by_instance_id_in_any_case),
     PK_TEST(a_device_without_a_matching_driver_stays_unstarted_with_a_problem),

@@ -8,12 +8,8 @@
  * for applications), so they run as work items and answer from there.
  *
  * Custom events (PNPH_DEVICE_EVENT) are raised with IoReportTargetDeviceChangeAsynchronous on the
- * device's PDO. libpnpkit's public API has no DEVINST-to-PDO lookup, so the host reaches the PDO
- * through a file object open on one of the device's interfaces (the bottom of its stack): an
- * application's handle on the device when there is one (no new open), else an open with no
- * access that the host makes for the report and closes after it (the driver sees create,
- * cleanup and close). A device without an enabled interface cannot be reached this way:
- * CR_NO_SUCH_DEVICE_INTERFACE.
+ * device's PDO, found with PnpkitReferencePhysicalDeviceObject (no open, so the driver sees no
+ * create; a device without an interface works too).
  */
 #include "host/server/host_internal.h"
 
@@ -236,8 +232,7 @@ typedef struct devevent_op {
     loop_item item;           /* the reply, posted to the loop after the delivery */
     host_conn *conn;          /* referenced */
     uint32_t request_id;
-    PFILE_OBJECT fo;          /* an application's open, referenced; NULL: open `link` */
-    WCHAR link[PNPH_MAX_NAME_CHARS + 1];
+    PDEVICE_OBJECT pdo;       /* the device's PDO, referenced; released by devevent_fn */
     GUID event;
     int32_t name_offset;
     uint32_t data_len;
@@ -272,32 +267,18 @@ static VOID devevent_delivered(PVOID context)
 static void devevent_fn(void *context)
 {
     devevent_op *op = context;
-    PFILE_OBJECT fo = op->fo;
-    bool opened_here = fo == NULL;
+    PDEVICE_OBJECT pdo = op->pdo;
     TARGET_DEVICE_CUSTOM_NOTIFICATION *n;
-    PDEVICE_OBJECT pdo;
     NTSTATUS status;
     size_t header = FIELD_OFFSET(TARGET_DEVICE_CUSTOM_NOTIFICATION, CustomDataBuffer);
 
-    if (opened_here) {
-        UNICODE_STRING name;
-        RtlInitUnicodeString(&name, op->link);
-        op->status = PnpkitOpenDeviceInterface(&name, 0, FILE_SHARE_READ | FILE_SHARE_WRITE, &fo);
-        if (!NT_SUCCESS(op->status)) {
-            op->cr = CR_NO_SUCH_DEVICE_INTERFACE;
-            devevent_delivered(op);
-            return;
-        }
-    }
-    pdo = IoGetDeviceAttachmentBaseRef(fo->DeviceObject);
     n = calloc(1, header + op->data_len);
-    if (!pdo || !n) {
+    if (!n) {
         op->status = STATUS_INSUFFICIENT_RESOURCES;
         op->cr = CR_OUT_OF_MEMORY;
-        free(n);
-        if (pdo)
-            ObDereferenceObject(pdo);
-        goto close_file;
+        ObDereferenceObject(pdo);
+        devevent_delivered(op);
+        return;
     }
     n->Version = 1;
     n->Size = (USHORT)(header + op->data_len);
@@ -312,20 +293,12 @@ static void devevent_fn(void *context)
     status = IoReportTargetDeviceChangeAsynchronous(pdo, n, devevent_delivered, op);
     free(n);
     ObDereferenceObject(pdo);
-    if (NT_SUCCESS(status)) {
-        op = NULL;
-    } else {
+    if (!NT_SUCCESS(status)) {
         /* Refused before anything was queued: the callback will not run. */
         op->status = status;
         op->cr = status == STATUS_INVALID_DEVICE_REQUEST ? CR_INVALID_DATA : CR_FAILURE;
-    }
-close_file:
-    if (opened_here)
-        PnpkitCloseDeviceInterface(fo);
-    else
-        ObDereferenceObject(fo);
-    if (op)
         devevent_delivered(op);
+    }
 }
 
 static void devevent_fail(host_conn *c, uint32_t request_id, CONFIGRET cr, NTSTATUS status)
@@ -360,20 +333,9 @@ void host_pnp_device_event(host_conn *c, const pnph_msg *m)
         devevent_fail(c, m->hdr.request_id, CR_OUT_OF_MEMORY, STATUS_INSUFFICIENT_RESOURCES);
         return;
     }
-    /* An application's open file on the device, if there is one: its PDO without a new open. */
-    for (PLIST_ENTRY e = host.sessions.Flink; e != &host.sessions && !op->fo; e = e->Flink) {
-        host_session *s = CONTAINING_RECORD(e, host_session, all_link);
-        for (uint32_t i = 0; i < s->cap_handles && !op->fo; i++) {
-            host_handle *h = s->handles[i];
-            if (h && !h->closing && host_link_of_device(h->name, id)) {
-                op->fo = h->fo;
-                ObReferenceObject(op->fo); /* released by devevent_fn */
-            }
-        }
-    }
-    if (!op->fo && !host_notify_link_of_device(id, op->link, ARRAYSIZE(op->link))) {
+    if (!NT_SUCCESS(PnpkitReferencePhysicalDeviceObject(m->u.devevent.devinst, &op->pdo))) {
         free(op);
-        devevent_fail(c, m->hdr.request_id, CR_NO_SUCH_DEVICE_INTERFACE, STATUS_OBJECT_NAME_NOT_FOUND);
+        devevent_fail(c, m->hdr.request_id, CR_NO_SUCH_DEVINST, STATUS_NO_SUCH_DEVICE);
         return;
     }
     op->conn = host_conn_ref(c); /* held until devevent_reply */
