@@ -369,14 +369,7 @@ static HRESULT driver_create_memory(IWDFDriver *This, SIZE_T size, IUnknown *cb,
 }
 
 const IWDFDriverVtbl u1_driver_vtbl = {
-    .QueryInterface = (void *)u1_query_interface,
-    .AddRef = (void *)u1_addref,
-    .Release = (void *)u1_release,
-    .DeleteWdfObject = (void *)u1_delete_wdf_object,
-    .AssignContext = (void *)u1_assign_context,
-    .RetrieveContext = (void *)u1_retrieve_context,
-    .AcquireLock = (void *)u1_acquire_lock,
-    .ReleaseLock = (void *)u1_release_lock,
+    U1_IWDFOBJECT_METHODS,
     .CreateDevice = driver_create_device,
     .CreateWdfObject = driver_create_object,
     .CreatePreallocatedWdfMemory = driver_create_prealloc_memory,
@@ -505,14 +498,7 @@ static HRESULT device_create_remote_target(IWDFDevice2 *This, IUnknown *cb, IWDF
 }
 
 const IWDFDevice2Vtbl u1_device_vtbl = {
-    .QueryInterface = (void *)u1_query_interface,
-    .AddRef = (void *)u1_addref,
-    .Release = (void *)u1_release,
-    .DeleteWdfObject = (void *)u1_delete_wdf_object,
-    .AssignContext = (void *)u1_assign_context,
-    .RetrieveContext = (void *)u1_retrieve_context,
-    .AcquireLock = (void *)u1_acquire_lock,
-    .ReleaseLock = (void *)u1_release_lock,
+    U1_IWDFOBJECT_METHODS,
     .RetrieveDriver = device_retrieve_driver,
     .CreateIoQueue = device_create_queue,
     .CreateRequest = device_create_request,

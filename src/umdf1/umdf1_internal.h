@@ -102,6 +102,12 @@ HRESULT u1_assign_context(void *This, IObjectCleanup *cb, void *data);
 HRESULT u1_retrieve_context(void *This, void **ppv);
 void u1_acquire_lock(void *This);
 void u1_release_lock(void *This);
+/* The IUnknown and IWDFObject entries every framework-object vtable starts with. */
+#define U1_IWDFOBJECT_METHODS                                                                      \
+    .QueryInterface = (void *)u1_query_interface, .AddRef = (void *)u1_addref,                    \
+    .Release = (void *)u1_release, .DeleteWdfObject = (void *)u1_delete_wdf_object,               \
+    .AssignContext = (void *)u1_assign_context, .RetrieveContext = (void *)u1_retrieve_context,   \
+    .AcquireLock = (void *)u1_acquire_lock, .ReleaseLock = (void *)u1_release_lock
 /* NTSTATUS <-> HRESULT (io.md 1.4). */
 HRESULT u1_hr(NTSTATUS status);
 NTSTATUS u1_status(HRESULT hr);

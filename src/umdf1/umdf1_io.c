@@ -128,14 +128,7 @@ static void file_retrieve_device(IWDFFile *This, IWDFDevice **pp)
 }
 
 const IWDFFileVtbl u1_file_vtbl = {
-    .QueryInterface = (void *)u1_query_interface,
-    .AddRef = (void *)u1_addref,
-    .Release = (void *)u1_release,
-    .DeleteWdfObject = (void *)u1_delete_wdf_object,
-    .AssignContext = (void *)u1_assign_context,
-    .RetrieveContext = (void *)u1_retrieve_context,
-    .AcquireLock = (void *)u1_acquire_lock,
-    .ReleaseLock = (void *)u1_release_lock,
+    U1_IWDFOBJECT_METHODS,
     .RetrieveFileName = file_retrieve_name,
     .RetrieveDevice = file_retrieve_device,
 };
@@ -206,14 +199,7 @@ static HRESULT memory_copy_to(IWDFMemory *This, SIZE_T offset, void *dst, SIZE_T
 }
 
 const IWDFMemoryVtbl u1_memory_vtbl = {
-    .QueryInterface = (void *)u1_query_interface,
-    .AddRef = (void *)u1_addref,
-    .Release = (void *)u1_release,
-    .DeleteWdfObject = (void *)u1_delete_wdf_object,
-    .AssignContext = (void *)u1_assign_context,
-    .RetrieveContext = (void *)u1_retrieve_context,
-    .AcquireLock = (void *)u1_acquire_lock,
-    .ReleaseLock = (void *)u1_release_lock,
+    U1_IWDFOBJECT_METHODS,
     .GetSize = memory_get_size,
     .GetDataBuffer = memory_get_data_buffer,
     .CopyFromBuffer = memory_copy_from,
@@ -585,14 +571,7 @@ static HRESULT request_cancel_sent(IWDFIoRequest *This)
 }
 
 const IWDFIoRequestVtbl u1_request_vtbl = {
-    .QueryInterface = (void *)u1_query_interface,
-    .AddRef = (void *)u1_addref,
-    .Release = (void *)u1_release,
-    .DeleteWdfObject = (void *)u1_delete_wdf_object,
-    .AssignContext = (void *)u1_assign_context,
-    .RetrieveContext = (void *)u1_retrieve_context,
-    .AcquireLock = (void *)u1_acquire_lock,
-    .ReleaseLock = (void *)u1_release_lock,
+    U1_IWDFOBJECT_METHODS,
     .CompleteWithInformation = request_complete_info,
     .Complete = request_complete,
     .GetType = request_get_type,
@@ -672,14 +651,7 @@ static void queue_get_device(IWDFIoQueue *This, IWDFDevice **pp)
 }
 
 const IWDFIoQueueVtbl u1_queue_vtbl = {
-    .QueryInterface = (void *)u1_query_interface,
-    .AddRef = (void *)u1_addref,
-    .Release = (void *)u1_release,
-    .DeleteWdfObject = (void *)u1_delete_wdf_object,
-    .AssignContext = (void *)u1_assign_context,
-    .RetrieveContext = (void *)u1_retrieve_context,
-    .AcquireLock = (void *)u1_acquire_lock,
-    .ReleaseLock = (void *)u1_release_lock,
+    U1_IWDFOBJECT_METHODS,
     .GetDevice = queue_get_device,
 };
 

@@ -302,14 +302,7 @@ static HRESULT riface_retrieve_link(IWDFRemoteInterface *This, PWSTR buffer, DWO
 }
 
 const IWDFRemoteInterfaceVtbl u1_riface_vtbl = {
-    .QueryInterface = (void *)u1_query_interface,
-    .AddRef = (void *)u1_addref,
-    .Release = (void *)u1_release,
-    .DeleteWdfObject = (void *)u1_delete_wdf_object,
-    .AssignContext = (void *)u1_assign_context,
-    .RetrieveContext = (void *)u1_retrieve_context,
-    .AcquireLock = (void *)u1_acquire_lock,
-    .ReleaseLock = (void *)u1_release_lock,
+    U1_IWDFOBJECT_METHODS,
     .GetInterfaceGuid = riface_get_guid,
     .RetrieveSymbolicLink = riface_retrieve_link,
 };
@@ -759,14 +752,7 @@ static HRESULT target_format_ioctl(IWDFRemoteTarget *This, IWDFIoRequest *reques
 static HRESULT target_cancel_for_file(IWDFRemoteTarget *This, IWDFFile *file) { return E_NOTIMPL; }
 
 const IWDFRemoteTargetVtbl u1_target_vtbl = {
-    .QueryInterface = (void *)u1_query_interface,
-    .AddRef = (void *)u1_addref,
-    .Release = (void *)u1_release,
-    .DeleteWdfObject = (void *)u1_delete_wdf_object,
-    .AssignContext = (void *)u1_assign_context,
-    .RetrieveContext = (void *)u1_retrieve_context,
-    .AcquireLock = (void *)u1_acquire_lock,
-    .ReleaseLock = (void *)u1_release_lock,
+    U1_IWDFOBJECT_METHODS,
     .FormatRequestForRead = target_format_read,
     .FormatRequestForWrite = target_format_write,
     .FormatRequestForIoctl = target_format_ioctl,
