@@ -63,6 +63,14 @@ typedef struct dmf_module_descriptor {
     NTSTATUS (*release_hardware)(DMFMODULE module, WDFCMRESLIST resources_translated);
     NTSTATUS (*d0_entry)(DMFMODULE module, ULONG previous_state);
     NTSTATUS (*d0_exit)(DMFMODULE module, ULONG target_state);
+
+    /* File-object events of the device of a static module (DMF's ModuleFileCreate,
+     * ModuleFileCleanup, ModuleFileClose), children first, before the client's callbacks; only
+     * open modules get them. A create callback returns TRUE when it handled the create (it then
+     * completes or forwards the request, and no other module nor the client sees it). */
+    BOOLEAN (*file_create)(DMFMODULE module, WDFDEVICE device, WDFREQUEST request, WDFFILEOBJECT file);
+    VOID (*file_cleanup)(DMFMODULE module, WDFFILEOBJECT file);
+    VOID (*file_close)(DMFMODULE module, WDFFILEOBJECT file);
 } dmf_module_descriptor;
 
 /* Creates a module of type `descriptor` (the body of every DMF_<Module>_Create; arguments as

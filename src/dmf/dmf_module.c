@@ -148,6 +148,7 @@ typedef struct dmf_host {
     dmf_module **modules;  /* in add order; each holds a reference until the device's cleanup */
     ULONG count, capacity;
     bool filter;
+    bool file_events;      /* a module of a tree has file-object callbacks; set by DMF_ModulesCreate */
 } dmf_host;
 
 static const WDF_OBJECT_CONTEXT_TYPE_INFO dmf_host_type_info = {
@@ -1327,11 +1328,96 @@ static void host_cleanup(WDFOBJECT device)
     pk_object_dereference(o);
 }
 
+/* ---- File-object events (spec 1.1a: DMF routes them to the modules before the client) ---- */
+
+static bool tree_has_file_callbacks(dmf_module *m)
+{
+    const dmf_module_descriptor *d = m->descriptor;
+
+    if (d->file_create || d->file_cleanup || d->file_close)
+        return true;
+    for (ULONG i = 0; i < m->child_count; i++)
+        if (tree_has_file_callbacks(m->children[i]))
+            return true;
+    return false;
+}
+
+static bool takes_file_events(WDFOBJECT device)
+{
+    pk_object *o;
+    dmf_host *host;
+    bool takes = false;
+
+    if (!NT_SUCCESS(pk_object_reference_handle(device, PK_KIND_ANY, "DMF", &o)))
+        return false;
+    host = host_of(o);
+    if (host)
+        takes = pk_load_acquire(&host->file_events);
+    pk_object_dereference(o);
+    return takes;
+}
+
+typedef enum { FILE_EV_CREATE, FILE_EV_CLEANUP, FILE_EV_CLOSE } file_event;
+
+/* Children first, as up the stack. Only open modules take part (each held by a reference for
+ * its callback). Returns TRUE when a module handled a create (the walk stops there). */
+static BOOLEAN file_walk(dmf_module *m, file_event ev, WDFDEVICE device, WDFREQUEST request, WDFFILEOBJECT file)
+{
+    const dmf_module_descriptor *d = m->descriptor;
+    BOOLEAN handled = FALSE;
+
+    for (ULONG i = 0; i < m->child_count; i++)
+        if (file_walk(m->children[i], ev, device, request, file))
+            return TRUE;
+    if (!NT_SUCCESS(module_reference(m)))
+        return FALSE;
+    if (ev == FILE_EV_CREATE && d->file_create)
+        handled = d->file_create(dmf_module_handle(m), device, request, file);
+    else if (ev == FILE_EV_CLEANUP && d->file_cleanup)
+        d->file_cleanup(dmf_module_handle(m), file);
+    else if (ev == FILE_EV_CLOSE && d->file_close)
+        d->file_close(dmf_module_handle(m), file);
+    module_dereference(m, "DMF");
+    return handled;
+}
+
+static BOOLEAN file_event_all(WDFDEVICE device, file_event ev, WDFREQUEST request, WDFFILEOBJECT file)
+{
+    NTSTATUS status;
+    ULONG count;
+    BOOLEAN handled = FALSE;
+    dmf_module **list = host_snapshot((WDFOBJECT)device, "DMF", &count, &status);
+
+    for (ULONG i = 0; i < count && !handled; i++)
+        handled = file_walk(list[i], ev, device, request, file);
+    release_snapshot(list, count);
+    return handled;
+}
+
+static BOOLEAN on_file_create(WDFDEVICE device, WDFREQUEST request, WDFFILEOBJECT file)
+{
+    return file_event_all(device, FILE_EV_CREATE, request, file);
+}
+
+static void on_file_cleanup(WDFDEVICE device, WDFFILEOBJECT file)
+{
+    (void)file_event_all(device, FILE_EV_CLEANUP, NULL, file);
+}
+
+static void on_file_close(WDFDEVICE device, WDFFILEOBJECT file)
+{
+    (void)file_event_all(device, FILE_EV_CLOSE, NULL, file);
+}
+
 static const wdf_device_extension dmf_device_extension = {
     .prepare_hardware = dmf_modules_on_prepare_hardware,
     .release_hardware = dmf_modules_on_release_hardware,
     .d0_entry = dmf_modules_on_d0_entry,
     .d0_exit = dmf_modules_on_d0_exit,
+    .takes_file_events = takes_file_events,
+    .file_create = on_file_create,
+    .file_cleanup = on_file_cleanup,
+    .file_close = on_file_close,
 };
 
 NTSTATUS DMF_ModulesCreate(WDFDEVICE Device, PDMFDEVICE_INIT *DmfDeviceInit)
@@ -1407,7 +1493,13 @@ NTSTATUS DMF_ModulesCreate(WDFDEVICE Device, PDMFDEVICE_INIT *DmfDeviceInit)
         if (init.entries[created].result)
             *init.entries[created].result = handle;
     }
-    /* On a WDFDEVICE, the device's PnP and power events now reach the modules by themselves. */
+    /* On a WDFDEVICE, the device's PnP, power and file-object events now reach the modules by
+     * themselves. */
+    pk_lock_acquire(&host->lock);
+    for (ULONG i = 0; i < host->count; i++)
+        if (tree_has_file_callbacks(host->modules[i]))
+            host->file_events = true;
+    pk_lock_release(&host->lock);
     if (o->type && o->type->kind == PK_KIND_DEVICE)
         (void)PK_ALWAYS(NT_SUCCESS(wdf_device_set_extension(o, &dmf_device_extension)));
     free_module_init(&init);

@@ -172,6 +172,41 @@ static void call_file_callback(wdf_device *dev, wdf_fileobject *f, PFN_WDF_FILE_
         wdf_callback_lock_release(&dev->callback_lock);
 }
 
+/* ---- The hosted extension's file events (DMF modules) ---- */
+
+/* A create the extension did not take, on a device without EvtDeviceFileCreate: what the
+ * framework would have done alone (step 3), through the request: forward it to the local target
+ * when AutoForwardCleanupClose applies, else complete it. */
+static void create_default(wdf_device *dev, wdf_request *r)
+{
+    WDFREQUEST h = wdf_request_handle(r);
+    WDF_REQUEST_SEND_OPTIONS options;
+
+    if (!dev->autoforward) {
+        WdfRequestComplete(h, STATUS_SUCCESS);
+        return;
+    }
+    WdfRequestFormatRequestUsingCurrentType(h);
+    WDF_REQUEST_SEND_OPTIONS_INIT(&options, WDF_REQUEST_SEND_OPTION_SYNCHRONOUS);
+    (void)WdfRequestSend(h, WdfDeviceGetIoTarget((WDFDEVICE)pk_object_handle(&dev->header)), &options);
+    WdfRequestComplete(h, WdfRequestGetStatus(h));
+}
+
+/* Cleanup (close = false) or close of a known file object, to an extension that takes file
+ * events, before the client's callback. */
+static void extension_file_event(wdf_device *dev, wdf_fileobject *f, bool known, bool close)
+{
+    const wdf_device_extension *ext = pk_load_acquire(&dev->extension);
+    WDFDEVICE dh = (WDFDEVICE)pk_object_handle(&dev->header);
+
+    if (!known || !ext || !ext->takes_file_events || !ext->takes_file_events((WDFOBJECT)dh))
+        return;
+    if (close && ext->file_close)
+        ext->file_close(dh, file_handle(f));
+    else if (!close && ext->file_cleanup)
+        ext->file_cleanup(dh, file_handle(f));
+}
+
 /* ---- IRP_MJ_CREATE ---- */
 
 static void undo_open(wdf_device *dev, wdf_fileobject *f)
@@ -219,6 +254,8 @@ NTSTATUS wdf_file_dispatch_create(wdf_device *dev, PIRP irp)
     PFILE_OBJECT fo = sp->FileObject;
     wdf_fileobject *f = NULL;
     wdf_pnp_state st = wdf_device_pnp_state(dev);
+    const wdf_device_extension *ext;
+    bool ext_files;
     wdf_queue *q;
     wdf_request *r;
     NTSTATUS status;
@@ -252,8 +289,11 @@ NTSTATUS wdf_file_dispatch_create(wdf_device *dev, PIRP irp)
         pk_object_reference(&q->header);
     pk_lock_release(&dev->queue_lock);
 
+    ext = pk_load_acquire(&dev->extension);
+    ext_files = !q && ext && ext->takes_file_events && ext->takes_file_events((WDFOBJECT)pk_object_handle(&dev->header));
+
     /* Step 3: nothing of the driver's: the framework acts alone. */
-    if (!q && !dev->file_config.EvtDeviceFileCreate) {
+    if (!q && !dev->file_config.EvtDeviceFileCreate && !ext_files) {
         if (!dev->autoforward) {
             if (f) {
                 pk_store_release(&f->opened, true);
@@ -298,8 +338,13 @@ NTSTATUS wdf_file_dispatch_create(wdf_device *dev, PIRP irp)
         pk_store_release(&r->state, WDF_REQ_DRIVER);
         if (serialized)
             wdf_callback_lock_acquire(&dev->callback_lock);
-        dev->file_config.EvtDeviceFileCreate((WDFDEVICE)pk_object_handle(&dev->header), wdf_request_handle(r),
-                                             file_handle(f));
+        WDFDEVICE dh = (WDFDEVICE)pk_object_handle(&dev->header);
+        if (ext_files && ext->file_create(dh, wdf_request_handle(r), file_handle(f)))
+            ; /* the extension (a DMF module) took it */
+        else if (dev->file_config.EvtDeviceFileCreate)
+            dev->file_config.EvtDeviceFileCreate(dh, wdf_request_handle(r), file_handle(f));
+        else
+            create_default(dev, r);
         if (serialized)
             wdf_callback_lock_release(&dev->callback_lock);
     }
@@ -343,6 +388,7 @@ NTSTATUS wdf_file_dispatch_cleanup(wdf_device *dev, PIRP irp)
     bool known = f || dev->file_class == WdfFileObjectNotRequired;
     NTSTATUS status;
 
+    extension_file_event(dev, f, known, false);
     if (known && dev->file_config.EvtFileCleanup)
         call_file_callback(dev, f, dev->file_config.EvtFileCleanup);
     /* Then the requests of this handle still waiting in queues (I9, I10). */
@@ -384,6 +430,7 @@ NTSTATUS wdf_file_dispatch_close(wdf_device *dev, PIRP irp)
     bool known = f || dev->file_class == WdfFileObjectNotRequired;
     NTSTATUS status;
 
+    extension_file_event(dev, f, known, true);
     if (known && dev->file_config.EvtFileClose)
         call_file_callback(dev, f, dev->file_config.EvtFileClose);
     if (f) {

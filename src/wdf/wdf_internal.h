@@ -273,6 +273,17 @@ typedef struct wdf_device_extension {
     NTSTATUS (*release_hardware)(WDFOBJECT device, WDFCMRESLIST translated);
     NTSTATUS (*d0_entry)(WDFOBJECT device, ULONG previous_state);
     NTSTATUS (*d0_exit)(WDFOBJECT device, ULONG target_state);
+    /* File-object events, for a device whose extension takes them (takes_file_events, asked at
+     * each create). The extension sees a create before the client's EvtDeviceFileCreate and
+     * returns TRUE when it handled it (it then owns the request and completes or forwards it);
+     * otherwise the client's callback runs, or without one the framework completes the create
+     * (forwards it to the local target when AutoForwardCleanupClose applies). A create queue
+     * takes creates before the extension. Cleanup and close reach the extension before the
+     * client's EvtFileCleanup and EvtFileClose. All on the thread of the IRP. */
+    bool (*takes_file_events)(WDFOBJECT device);
+    BOOLEAN (*file_create)(WDFDEVICE device, WDFREQUEST request, WDFFILEOBJECT file);
+    void (*file_cleanup)(WDFDEVICE device, WDFFILEOBJECT file);
+    void (*file_close)(WDFDEVICE device, WDFFILEOBJECT file);
 } wdf_device_extension;
 
 /* Installs ext on the device behind `device` (a pk_object of kind PK_KIND_DEVICE); one extension

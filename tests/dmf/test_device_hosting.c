@@ -163,6 +163,135 @@ static void module_prepare_failure_fails_the_start_before_the_clients_prepare(vo
     wt_teardown();
 }
 
+/* ---- File-object events routed to modules (spec 1.1a) ---- */
+
+static BOOLEAN f_create(DMFMODULE m, WDFDEVICE d, WDFREQUEST r, WDFFILEOBJECT f)
+{
+    PUNICODE_STRING name = WdfFileObjectGetFileName(f);
+    char *u8 = name ? PnpkitUnicodeStringToUtf8(name) : NULL;
+    bool mine = u8 && strcmp(u8, "\\mine") == 0;
+
+    pk_log("fmod:create:%s%s", u8 ? u8 : "", mine ? ":handled" : "");
+    free(u8);
+    if (!mine)
+        return FALSE;
+    WdfRequestComplete(r, STATUS_SUCCESS); /* the module owns this create */
+    return TRUE;
+}
+
+static VOID f_cleanup(DMFMODULE m, WDFFILEOBJECT f) { pk_log("fmod:cleanup"); }
+static VOID f_close(DMFMODULE m, WDFFILEOBJECT f) { pk_log("fmod:close"); }
+
+static const dmf_module_descriptor file_descriptor = {
+    .name = "FileEvents",
+    .options = DMF_MODULE_OPTIONS_PASSIVE,
+    .open_option = DMF_MODULE_OPEN_OPTION_OPEN_PrepareHardware,
+    .file_create = f_create,
+    .file_cleanup = f_cleanup,
+    .file_close = f_close,
+};
+
+static NTSTATUS FileEvents_Create(WDFDEVICE Device, DMF_MODULE_ATTRIBUTES *Attributes,
+                                  WDF_OBJECT_ATTRIBUTES *ObjectAttributes, DMFMODULE *Module)
+{
+    return dmf_module_create(Device, Attributes, ObjectAttributes, &file_descriptor, Module);
+}
+
+static VOID file_modules_add(WDFDEVICE Device, PDMFMODULE_INIT DmfModuleInit)
+{
+    DMF_MODULE_ATTRIBUTES a;
+
+    DMF_MODULE_ATTRIBUTES_INIT(&a, 0);
+    a.InstanceCreator = FileEvents_Create;
+    DMF_DmfModuleAdd(DmfModuleInit, &a, WDF_NO_OBJECT_ATTRIBUTES, NULL);
+}
+
+static void host_file_modules(WDFDEVICE device)
+{
+    PDMFDEVICE_INIT init = DMF_DmfDeviceInitAllocate(NULL);
+    DMF_EVENT_CALLBACKS callbacks;
+
+    DMF_DmfDeviceInitHookPnpPowerEventCallbacks(init, NULL);
+    DMF_DmfDeviceInitHookPowerPolicyEventCallbacks(init, NULL);
+    DMF_DmfDeviceInitHookFileObjectConfig(init, NULL);
+    DMF_EVENT_CALLBACKS_INIT(&callbacks);
+    callbacks.EvtDmfDeviceModulesAdd = file_modules_add;
+    DMF_DmfDeviceInitSetEventCallbacks(init, &callbacks);
+    modules_create_status = DMF_ModulesCreate(device, &init);
+}
+
+static HSWDEVICE start_file_host(PCWSTR name, int create_mode)
+{
+    DEVINST dn;
+
+    wt_reset();
+    modules_create_status = STATUS_PENDING;
+    wt_cfg[0].device_created = host_file_modules;
+    wt_cfg[0].iface = &WT_GUID;
+    wt_cfg[0].file_config = true;
+    wt_cfg[0].create_mode = create_mode;
+    wt_cfg[0].cleanup_cb = wt_cfg[0].close_cb = true;
+    wt_register_wdf(0, WT_FUNCTION);
+    pk_log_clear();
+    HSWDEVICE h = wt_device_create(name, &dn);
+    assert_int_equal(modules_create_status, STATUS_SUCCESS);
+    return h;
+}
+
+static void file_events_reach_modules_before_the_client(void **state)
+{
+    PFILE_OBJECT fo;
+    HSWDEVICE h = start_file_host(u"fileev", WT_CREATE_SUCCEED);
+
+    assert_int_equal(wt_open(&WT_GUID, u"\\other", &fo), STATUS_SUCCESS);
+    before("fmod:create:\\other", "wdf0:create:file");
+    assert_true(pk_log_find("fmod:create:\\other:handled", 0) < 0);
+    wt_close(fo);
+    PnpkitSimWaitIdle();
+    before("fmod:cleanup", "wdf0:cleanup:file");
+    before("fmod:close", "wdf0:close:file");
+    wt_device_close(h);
+    wt_teardown();
+}
+
+static void a_module_that_handles_a_create_keeps_it_from_the_client(void **state)
+{
+    PFILE_OBJECT fo;
+    HSWDEVICE h = start_file_host(u"filemine", WT_CREATE_FAIL); /* the client would fail it */
+
+    assert_int_equal(wt_open(&WT_GUID, u"\\mine", &fo), STATUS_SUCCESS);
+    assert_true(pk_log_find("fmod:create:\\mine:handled", 0) >= 0);
+    assert_true(pk_log_find("wdf0:create", 0) < 0);
+    wt_close(fo);
+    PnpkitSimWaitIdle();
+    before("fmod:cleanup", "wdf0:cleanup:file");
+    before("fmod:close", "wdf0:close:file");
+    /* A create the module does not take reaches the client, which fails it. */
+    assert_int_not_equal(wt_open(&WT_GUID, u"\\other", &fo), STATUS_SUCCESS);
+    assert_true(pk_log_find("wdf0:create:file", 0) >= 0);
+    wt_device_close(h);
+    wt_teardown();
+}
+
+static void without_a_client_create_callback_the_framework_completes_what_modules_leave(void **state)
+{
+    PFILE_OBJECT fo;
+    HSWDEVICE h = start_file_host(u"filenone", WT_CREATE_NONE);
+
+    assert_int_equal(wt_open(&WT_GUID, u"\\other", &fo), STATUS_SUCCESS);
+    assert_true(pk_log_find("fmod:create:\\other", 0) >= 0);
+    assert_true(pk_log_find("wdf0:create", 0) < 0);
+    wt_close(fo);
+    PnpkitSimWaitIdle();
+    before("fmod:close", "wdf0:close:file");
+    wt_device_close(h);
+    wt_teardown();
+}
+
+
 PK_TEST_MAIN(PK_TEST(start_opens_modules_and_runs_their_callbacks_before_the_clients),
              PK_TEST(removal_runs_module_callbacks_after_the_clients_and_closes_them),
-             PK_TEST(module_prepare_failure_fails_the_start_before_the_clients_prepare))
+             PK_TEST(module_prepare_failure_fails_the_start_before_the_clients_prepare),
+             PK_TEST(file_events_reach_modules_before_the_client),
+             PK_TEST(a_module_that_handles_a_create_keeps_it_from_the_client),
+             PK_TEST(without_a_client_create_callback_the_framework_completes_what_modules_leave))
