@@ -359,7 +359,9 @@ PNPKIT_DECLARE_INTERFACE(IRequestCallbackRequestCompletion, PNPKIT_IREQUESTCALLB
  *     (optional) is asked for IPnpCallbackRemoteInterfaceNotification. E_POINTER (ppDevice),
  *     E_INVALIDARG (pDeviceInit not the one of the current OnDeviceAdd, or used already), the
  *     mapped status of WdfDeviceCreate.
- *   CreateWdfObject: not built (E_NOTIMPL).
+ *   CreateWdfObject: a plain framework object (IWDFObject only) under pParentObject (NULL: the
+ *     driver); pCallbackInterface's IObjectCleanup, if it answers one, gets OnCleanup when the
+ *     object is deleted. E_POINTER (NULL ppWdfObject), E_INVALIDARG (a parent not of this layer).
  *   CreatePreallocatedWdfMemory: a memory object over the caller's buffer (the caller keeps it
  *     alive while the object exists). pParentObject (optional; default: the driver) deletes it
  *     with itself. E_POINTER, E_INVALIDARG (NULL buffer or size 0), E_OUTOFMEMORY.
@@ -396,7 +398,8 @@ PNPKIT_DECLARE_INTERFACE(IWDFDriver, PNPKIT_IWDFDRIVER_METHODS);
  *   AutoForwardCreateCleanupClose: WDF's AutoForwardCleanupClose (WdfTrue, WdfFalse,
  *     WdfUseDefault; other values are ignored).
  *   Every method does nothing once OnDeviceAdd returned or CreateDevice used the object.
- *   RetrieveDeviceInstanceId: not built (E_NOTIMPL). */
+ *   RetrieveDeviceInstanceId: the device instance id (SWD\\ENUM\\ID), two-call rule (NULL Buffer:
+ *     *pdwSizeInChars gets the size with the NUL; too small: ERROR_INSUFFICIENT_BUFFER). */
 #define PNPKIT_IWDFDEVICEINITIALIZE_METHODS(T) \
     PNPKIT_IUNKNOWN_METHODS(T) \
     void (*SetLockingConstraint)(T *This, WDF_CALLBACK_CONSTRAINT LockType); \

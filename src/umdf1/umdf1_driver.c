@@ -12,6 +12,8 @@
  * it until its last Release.
  */
 #include "umdf1/umdf1_internal.h"
+#include "pnp/pnp_internal.h"
+#include "wdf/wdf_internal.h"
 #include <pnpkit/sim.h>
 
 #include <string.h>
@@ -269,7 +271,26 @@ static void devinit_autoforward(IWDFDeviceInitialize *This, WDF_TRI_STATE state)
         ((u1_devinit *)This)->autoforward = state;
 }
 
-static HRESULT devinit_instance_id(IWDFDeviceInitialize *This, PWSTR buffer, DWORD *chars) { return E_NOTIMPL; }
+/* The device instance id of the device being added (its PnP node's, e.g. SWD\ENUM\unit0), with
+ * the two-call rule of u1_copy_string. HRESULT_FROM_WIN32(ERROR_INVALID_STATE) once OnDeviceAdd
+ * returned or CreateDevice used the object; E_POINTER for a NULL length. */
+static HRESULT devinit_instance_id(IWDFDeviceInitialize *This, PWSTR buffer, DWORD *chars)
+{
+    PWDFDEVICE_INIT init = devinit_get(This);
+    pnp_devnode *node;
+    HRESULT hr;
+
+    if (!chars)
+        return E_POINTER;
+    if (!init || !init->pdo)
+        return U1_E_INVALID_STATE;
+    node = pnp_node_from_pdo(init->pdo);
+    if (!node)
+        return U1_E_INVALID_STATE;
+    hr = u1_copy_string(node->instance_id, node->instance_id_len, buffer, chars);
+    pnp_node_dereference(node);
+    return hr;
+}
 
 static const IWDFDeviceInitializeVtbl u1_devinit_vtbl = {
     .QueryInterface = (void *)u1_query_interface,
@@ -352,9 +373,37 @@ static HRESULT driver_create_device(IWDFDriver *This, IWDFDeviceInitialize *pDev
     return S_OK;
 }
 
+/* A plain WDF object under parent (default: the driver), wrapped as IWDFObject. A callback
+ * object that answers IObjectCleanup gets OnCleanup when the object is deleted (with its
+ * parent, or by DeleteWdfObject). The caller's reference is returned in *pp. */
 static HRESULT driver_create_object(IWDFDriver *This, IUnknown *cb, IWDFObject *parent, IWDFObject **pp)
 {
-    return E_NOTIMPL;
+    WDF_OBJECT_ATTRIBUTES attributes;
+    WDFOBJECT parent_h, h;
+    u1_object *o;
+    NTSTATUS status;
+
+    if (!pp)
+        return E_POINTER;
+    *pp = NULL;
+    parent_h = parent ? u1_parent_handle(parent) : u1_object_handle(&((u1_driver *)This)->base);
+    if (!parent_h)
+        return parent ? E_INVALIDARG : U1_E_GONE;
+    o = u1_object_alloc(sizeof(*o), U1_GENERIC, &u1_generic_vtbl, true);
+    if (!o)
+        return E_OUTOFMEMORY;
+    if (cb)
+        o->cleanup = u1_query(cb, &IID_IObjectCleanup);
+    u1_attributes_init(&attributes, parent_h);
+    status = WdfObjectCreate(&attributes, &h);
+    if (!NT_SUCCESS(status)) {
+        u1_release(o);
+        return u1_hr(status);
+    }
+    u1_object_bind(o, h);
+    u1_addref(o);
+    *pp = (IWDFObject *)o;
+    return S_OK;
 }
 
 static HRESULT driver_create_prealloc_memory(IWDFDriver *This, BYTE *buffer, SIZE_T size, IUnknown *cb,

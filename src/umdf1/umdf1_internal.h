@@ -38,6 +38,7 @@ typedef enum u1_kind {
     U1_RINIT,
     U1_RIFACE,
     U1_PARAMS,
+    U1_GENERIC,                   /* IWDFDriver::CreateWdfObject's objects */
 } u1_kind;
 
 typedef struct u1_object u1_object;
@@ -181,6 +182,7 @@ typedef struct u1_target {
 
 /* ---- umdf1_driver.c ---- */
 extern const IWDFDriverVtbl u1_driver_vtbl;
+extern const IWDFObjectVtbl u1_generic_vtbl;
 extern const IWDFDevice2Vtbl u1_device_vtbl;
 u1_device *u1_device_of_wdf(WDFDEVICE device);
 

@@ -236,6 +236,7 @@ bool u1_is_kind(const void *p, u1_kind kind)
     case U1_TARGET: v = &u1_target_vtbl; break;
     case U1_RIFACE: v = &u1_riface_vtbl; break;
     case U1_RINIT: v = &u1_rinit_vtbl; break;
+    case U1_GENERIC: v = &u1_generic_vtbl; break;
     default: return false;
     }
     return o->vtbl == v;
@@ -243,13 +244,17 @@ bool u1_is_kind(const void *p, u1_kind kind)
 
 WDFOBJECT u1_parent_handle(IWDFObject *parent)
 {
-    static const u1_kind kinds[] = { U1_DRIVER, U1_DEVICE, U1_QUEUE, U1_REQUEST, U1_FILE, U1_MEMORY, U1_TARGET, U1_RIFACE };
+    static const u1_kind kinds[] = { U1_DRIVER, U1_DEVICE, U1_QUEUE, U1_REQUEST, U1_FILE,
+                                     U1_MEMORY, U1_TARGET, U1_RIFACE, U1_GENERIC };
 
     for (size_t i = 0; i < ARRAYSIZE(kinds); i++)
         if (u1_is_kind(parent, kinds[i]))
             return u1_object_handle((u1_object *)parent);
     return NULL;
 }
+
+/* A plain framework object (CreateWdfObject): the IWDFObject methods and nothing else. */
+const IWDFObjectVtbl u1_generic_vtbl = { U1_IWDFOBJECT_METHODS };
 
 /* ---- IUnknown ---- */
 
@@ -272,6 +277,7 @@ static bool kind_answers(u1_kind kind, REFIID riid)
     case U1_RINIT: return IsEqualGUID(riid, &IID_IWDFRemoteInterfaceInitialize);
     case U1_RIFACE: return IsEqualGUID(riid, &IID_IWDFRemoteInterface);
     case U1_PARAMS: return IsEqualGUID(riid, &IID_IWDFRequestCompletionParams);
+    case U1_GENERIC: return false; /* IWDFObject only */
     }
     return false;
 }
@@ -309,7 +315,7 @@ void *u1_query(IUnknown *cb, REFIID riid)
 /* Kinds the driver may delete; the others belong to the framework (io.md 1.4, WDF's rules). */
 static bool driver_deletable(u1_kind kind)
 {
-    return kind == U1_REQUEST || kind == U1_MEMORY || kind == U1_TARGET || kind == U1_RIFACE;
+    return kind == U1_REQUEST || kind == U1_MEMORY || kind == U1_TARGET || kind == U1_RIFACE || kind == U1_GENERIC;
 }
 
 HRESULT u1_delete_wdf_object(void *This)
@@ -334,14 +340,6 @@ HRESULT u1_delete_wdf_object(void *This)
         o->deleted = false;
         pk_lock_release(&u1_lock);
         return U1_E_INVALID_STATE;
-    }
-    if (o->kind == U1_REQUEST) {
-        /* Work around the WDF layer: a created request's formatting holds references on its
-         * memory objects until the request's destroy, so memory parented to the request (the
-         * usual UMDF 1 pattern) would keep both alive for ever. Reuse releases the format. */
-        WDF_REQUEST_REUSE_PARAMS reuse;
-        WDF_REQUEST_REUSE_PARAMS_INIT(&reuse, WDF_REQUEST_REUSE_NO_FLAGS, STATUS_SUCCESS);
-        (void)WdfRequestReuse((WDFREQUEST)h, &reuse);
     }
     WdfObjectDelete(h);
     return S_OK;

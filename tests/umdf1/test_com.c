@@ -444,7 +444,45 @@ static void driver_unload_calls_on_deinitialize(void **state)
     u1_teardown();
 }
 
-PK_TEST_MAIN(PK_TEST(c_macros_call_through_the_vtable_with_this_first),
+static tobj cleanup_answering;
+static void *answer_cleanup(REFIID riid) { return IsEqualGUID(riid, &IID_IObjectCleanup) ? &cleanup_answering : NULL; }
+static tobj cleanup_answering = { &cleanup_vtbl, answer_cleanup };
+
+/* IWDFDriver::CreateWdfObject: a plain object (IWDFObject only), parented to the driver or to a
+ * given object; its IObjectCleanup callback runs once when it is deleted, directly or with its
+ * parent; bad arguments change nothing. */
+static void create_wdf_object_makes_a_plain_object_whose_cleanup_runs_once(void **state)
+{
+    HSWDEVICE prov, client;
+    IWDFDriver *drv;
+    IWDFObject *a = NULL, *b = NULL, *bad = (IWDFObject *)1;
+    IWDFDevice *as_device = (IWDFDevice *)1;
+
+    u1_reset();
+    u1_start_both(&prov, &client, NULL);
+    IWDFDevice2_RetrieveDriver(u1st.client_device, &drv);
+    cleanups = 0;
+    assert_int_equal(IWDFDriver_CreateWdfObject(drv, NULL, NULL, NULL), E_POINTER);
+    assert_int_equal(IWDFDriver_CreateWdfObject(drv, NULL, (IWDFObject *)&cleanup_cb, &bad), E_INVALIDARG);
+    assert_null(bad);
+    assert_int_equal(IWDFDriver_CreateWdfObject(drv, (IUnknown *)&cleanup_answering, NULL, &a), S_OK);
+    assert_int_equal(IWDFObject_QueryInterface(a, &IID_IWDFDevice, (void **)&as_device), E_NOINTERFACE);
+    assert_null(as_device);
+    /* b under a: deleting a cleans b up too. */
+    assert_int_equal(IWDFDriver_CreateWdfObject(drv, (IUnknown *)&cleanup_answering, a, &b), S_OK);
+    assert_int_equal(IWDFObject_DeleteWdfObject(a), S_OK);
+    assert_int_equal(cleanups, 2);
+    assert_int_equal(IWDFObject_DeleteWdfObject(b), HRESULT_FROM_WIN32(ERROR_INVALID_STATE));
+    IWDFObject_Release(b);
+    IWDFObject_Release(a);
+    IWDFDriver_Release(drv);
+    u1_device_close(prov);
+    u1_device_close(client);
+    u1_teardown();
+}
+
+PK_TEST_MAIN(PK_TEST(create_wdf_object_makes_a_plain_object_whose_cleanup_runs_once),
+             PK_TEST(c_macros_call_through_the_vtable_with_this_first),
              PK_TEST(create_request_file_queue_and_device_lead_to_each_other),
              PK_TEST(driver_unload_calls_on_deinitialize),
              PK_TEST(query_interface_answers_the_object_interfaces_and_refuses_others),

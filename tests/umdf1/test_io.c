@@ -87,12 +87,24 @@ static void reads_and_writes_reach_on_read_and_on_write(void **state)
     u1_teardown();
 }
 
-/* A driver whose device has the device-level locking constraint and forwards creates. */
+/* A driver whose device has the device-level locking constraint and forwards creates; it also
+ * reads its device instance id (two-call rule). */
+static char locked_instance_id[64];
+static HRESULT locked_id_small, locked_id_null;
+
 static HRESULT locked_on_device_add(IDriverEntry *This, IWDFDriver *d, IWDFDeviceInitialize *init)
 {
+    WCHAR id[64];
+    DWORD n = 0, small = 2;
+
     IWDFDeviceInitialize_SetLockingConstraint(init, WdfDeviceLevel);
     IWDFDeviceInitialize_AutoForwardCreateCleanupClose(init, WdfFalse);
-    assert_int_equal(IWDFDeviceInitialize_RetrieveDeviceInstanceId(init, NULL, NULL), E_NOTIMPL);
+    locked_id_null = IWDFDeviceInitialize_RetrieveDeviceInstanceId(init, NULL, NULL);
+    if (IWDFDeviceInitialize_RetrieveDeviceInstanceId(init, NULL, &n) == S_OK && n <= 64 &&
+        IWDFDeviceInitialize_RetrieveDeviceInstanceId(init, id, &n) == S_OK)
+        for (DWORD i = 0; i < n && i < sizeof(locked_instance_id); i++)
+            locked_instance_id[i] = (char)id[i];
+    locked_id_small = IWDFDeviceInitialize_RetrieveDeviceInstanceId(init, id, &small);
     return prov_on_device_add(This, d, init);
 }
 static const IDriverEntryVtbl locked_entry_vtbl = { U1_IUNKNOWN, .OnInitialize = prov_on_initialize,
@@ -112,6 +124,10 @@ static void device_level_locking_constraint_keeps_io_working(void **state)
     prov = u1_device_create(u"prov", U1_PROVIDER_HWID, NULL);
     client = u1_device_create(u"client", U1_CLIENT_HWID, NULL);
     assert_true(pk_log_find("prov:device-add:00000000", 0) >= 0);
+    assert_int_equal(locked_id_null, E_POINTER);
+    assert_int_equal(locked_id_small, HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER));
+    assert_non_null(strstr(locked_instance_id, "\\prov")); /* SWD\<enumerator>\prov */
+    assert_int_equal(strncmp(locked_instance_id, "SWD\\", 4), 0);
     assert_int_equal(u1_open(0, NULL), S_OK);
     assert_int_equal(u1_echo(u1st.rt[0], "lk", reply, sizeof(reply), NULL, NULL), S_OK);
     assert_string_equal(reply, "lk");
