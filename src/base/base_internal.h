@@ -141,6 +141,11 @@ void pk_trace_emit(int level, const char *layer, const char *fmt, ...) PK_PRINTF
             pk_trace_emit((level), (layer), __VA_ARGS__); \
     } while (0)
 
+/* ---- Case-insensitive hashing (ustring.c) ---- */
+/* FNV-1a over the upper-cased characters (RtlUpcaseUnicodeChar): strings equal under
+ * RtlEqualUnicodeString(..., TRUE) hash alike. For the tables of names and links. */
+uint32_t pk_fold_hash(PCWSTR s, size_t len);
+
 /* ---- Allocation (honours PnpkitSimFailAllocation) ---- */
 void *pk_alloc(size_t size);
 void *pk_zalloc(size_t size);

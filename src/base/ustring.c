@@ -318,3 +318,15 @@ char *PnpkitUnicodeStringToUtf8(PCUNICODE_STRING String)
     out[bytes] = 0;
     return out;
 }
+
+uint32_t pk_fold_hash(PCWSTR s, size_t len)
+{
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < len; i++) {
+        WCHAR c = s[i];
+        c = c < 0x80 ? (c >= u'a' && c <= u'z' ? (WCHAR)(c - 32) : c) : RtlUpcaseUnicodeChar(c);
+        h = (h ^ c) * 16777619u;
+    }
+    return h;
+}

@@ -144,18 +144,11 @@ static bool same_link(PCUNICODE_STRING a, PCUNICODE_STRING b)
     return RtlEqualUnicodeString(&x, &y, TRUE);
 }
 
-/* FNV-1a over the upper-cased body: equal links (by same_link) hash alike. */
+/* Equal links (by same_link) hash alike. */
 static uint32_t link_hash(PCUNICODE_STRING s)
 {
     UNICODE_STRING b = link_body(s);
-    uint32_t h = 2166136261u;
-
-    for (USHORT i = 0; i < b.Length / sizeof(WCHAR); i++) {
-        WCHAR c = b.Buffer[i];
-        c = c < 0x80 ? (c >= u'a' && c <= u'z' ? (WCHAR)(c - 32) : c) : RtlUpcaseUnicodeChar(c);
-        h = (h ^ c) * 16777619u;
-    }
-    return h;
+    return pk_fold_hash(b.Buffer, b.Length / sizeof(WCHAR));
 }
 
 /* ---- The per-target rundown ---- */

@@ -46,13 +46,7 @@ static size_t device_part_len(PCWSTR s, size_t len)
     return i;
 }
 
-static uint32_t fold_hash(PCWSTR s, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ RtlUpcaseUnicodeChar(s[i])) * 16777619u;
-    return h;
-}
+static uint32_t fold_hash(PCWSTR s, size_t len) { return pk_fold_hash(s, len); }
 
 static bool fold_equal(PCWSTR a, PCWSTR b, size_t len)
 {
